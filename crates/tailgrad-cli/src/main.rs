@@ -1,0 +1,133 @@
+//! `tailgrad`: train Gaussian and heavy-tailed networks on real data and compare how they learn.
+
+mod commands;
+mod study;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "tailgrad", version, about = "Train Gaussian vs heavy-tailed (alpha-stable) networks on real data and measure why they learn as they do.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one network (a config file, or resume a run directory).
+    Train(TrainArgs),
+    /// Train a study's grid of init laws x seeds on the same data and schedule, then report.
+    Compare(CompareArgs),
+    /// Rebuild a study's report (figure and tables) from its run directories.
+    Report {
+        /// The study directory, e.g. runs/gauss_vs_levy_mnist.
+        study_dir: PathBuf,
+    },
+    /// Fetch and verify datasets.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// List the wgpu adapters and what `--backend auto` would use.
+    Devices,
+}
+
+#[derive(Args)]
+struct Common {
+    /// `key.path=value` override of any config key (repeatable), e.g. `--set train.lr=0.1`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// auto (a hardware GPU through wgpu, else the CPU), wgpu (any adapter) or cpu.
+    #[arg(long)]
+    backend: Option<String>,
+    /// Data directory (default: $TAILGRAD_DATA, else ./datasets).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where run directories go.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    runs_dir: PathBuf,
+    /// Console output: progress (default), quiet, or jsonl (a JSON object per logged point).
+    #[arg(long, value_name = "MODE")]
+    console: Option<String>,
+}
+
+impl Common {
+    /// The flags as `--set` overrides, after the user's own.
+    fn overrides(&self, prefix: &str) -> Vec<String> {
+        let mut o = self.set.clone();
+        if let Some(b) = &self.backend {
+            o.push(format!("{prefix}backend={b}"));
+        }
+        if let Some(d) = &self.data_dir {
+            o.push(format!("{prefix}data.dir={}", toml_string(&d.display().to_string())));
+        }
+        if let Some(c) = &self.console {
+            o.push(format!("{prefix}log.console={c}"));
+        }
+        o
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// A run config (TOML). See README.md for every key.
+    config: Option<PathBuf>,
+    /// Continue the run in this directory from its newest checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    resume: Option<PathBuf>,
+    /// The run's name (its directory under --runs-dir); default: the config file's name.
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// A study file (TOML) [default: experiments/gauss_vs_levy_mnist.toml, else the built-in copy].
+    study: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download datasets from their official homes, verify checksums, install them.
+    Fetch {
+        /// mnist, fashion-mnist, cifar10 (default: all three).
+        datasets: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// A mirror to use instead of the official locations.
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+    },
+    /// Check which dataset files are present and intact.
+    Verify {
+        /// mnist, fashion-mnist, cifar10 (default: all three).
+        datasets: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => commands::train(args),
+        Command::Compare(args) => study::compare(args),
+        Command::Report { study_dir } => study::report(&study_dir).map(|_| ExitCode::SUCCESS),
+        Command::Data { command } => commands::data(command),
+        Command::Devices => commands::devices(),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,195 @@
+//! `compare` and `report`: a study is a grid of init laws (alpha x sigma_w) x seeds, trained
+//! with one base run config; each grid point is a run directory under `runs/<study>/`, and the
+//! report goes to `runs/<study>/report/`.
+
+use crate::CompareArgs;
+use crate::commands::run;
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+use tailgrad_report::{RunRef, group_runs, learning_curves, summary_table, write_tables};
+use tailgrad_train::spec::apply_override;
+use tailgrad_train::{RunSpec, Status, read_summary};
+
+/// The default study, built in so that `tailgrad compare` works from any directory.
+const DEFAULT_STUDY: &str = include_str!("../../../experiments/gauss_vs_levy_mnist.toml");
+const DEFAULT_STUDY_PATH: &str = "experiments/gauss_vs_levy_mnist.toml";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StudySpec {
+    name: String,
+    seeds: Vec<u64>,
+    /// Stable index of the weights; 2 is the Gaussian.
+    alpha: Vec<f64>,
+    sigma_w: Vec<f64>,
+    /// Test-accuracy thresholds for the epochs-to-threshold table.
+    #[serde(default = "default_thresholds")]
+    thresholds: Vec<f64>,
+    /// What the literature leads one to expect (printed with the report).
+    #[serde(default)]
+    expectation: String,
+}
+
+fn default_thresholds() -> Vec<f64> {
+    vec![0.90, 0.93, 0.95]
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StudyFile {
+    study: StudySpec,
+    /// The base run config; `seed` and `model.init`'s alpha and sigma_w vary over the grid.
+    run: toml::Table,
+}
+
+/// One grid point.
+struct Point {
+    spec: RunSpec,
+    dir: PathBuf,
+    reference: RunRef,
+}
+
+fn label(x: f64) -> String {
+    format!("{x}")
+}
+
+fn expand(study: &StudyFile, study_dir: &Path, origin: &str) -> anyhow::Result<Vec<Point>> {
+    let s = &study.study;
+    if s.seeds.is_empty() || s.alpha.is_empty() || s.sigma_w.is_empty() {
+        bail!("{origin}: `study.seeds`, `study.alpha` and `study.sigma_w` must each list at least one value");
+    }
+    let mut points = Vec::new();
+    for &sigma in &s.sigma_w {
+        for &alpha in &s.alpha {
+            for &seed in &s.seeds {
+                let cell = format!("a{}_s{}", label(alpha), label(sigma));
+                let overrides = [
+                    format!("name=\"{cell}-seed{seed}\""),
+                    format!("seed={seed}"),
+                    "model.init.law=\"stable\"".to_string(),
+                    format!("model.init.alpha={alpha}"),
+                    format!("model.init.sigma_w={sigma}"),
+                ];
+                let spec = RunSpec::from_table(study.run.clone(), &overrides, origin)?;
+                let series = if alpha == 2.0 { "alpha = 2 (Gaussian)".to_string() } else { format!("alpha = {}", label(alpha)) };
+                let dir = study_dir.join(&cell).join(format!("seed{seed}"));
+                points.push(Point {
+                    spec,
+                    dir: dir.clone(),
+                    reference: RunRef { dir, panel: format!("sigma_w = {}", label(sigma)), series, seed },
+                });
+            }
+        }
+    }
+    Ok(points)
+}
+
+fn load_study(args: &CompareArgs) -> anyhow::Result<(StudyFile, String)> {
+    let (text, origin) = match &args.study {
+        Some(path) => (std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?, path.display().to_string()),
+        None if Path::new(DEFAULT_STUDY_PATH).is_file() => (std::fs::read_to_string(DEFAULT_STUDY_PATH)?, DEFAULT_STUDY_PATH.to_string()),
+        None => (DEFAULT_STUDY.to_string(), format!("{DEFAULT_STUDY_PATH} (built in)")),
+    };
+    let mut tree: toml::Table = toml::from_str(&text).with_context(|| format!("{origin}: not valid TOML"))?;
+    for o in args.common.overrides("run.") {
+        let o = if o.starts_with("study.") || o.starts_with("run.") { o } else { format!("run.{o}") };
+        apply_override(&mut tree, &o)?;
+    }
+    let study: StudyFile = tree.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("{origin}: {e}"))?;
+    Ok((study, origin))
+}
+
+pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let (study, origin) = load_study(&args)?;
+    let study_dir = args.common.runs_dir.join(&study.study.name);
+    let points = expand(&study, &study_dir, &origin)?;
+    std::fs::create_dir_all(&study_dir)?;
+    let resolved = toml::to_string(&study)?;
+    std::fs::write(study_dir.join("study.toml"), &resolved)?;
+    let t = &points[0].spec.train;
+    eprintln!(
+        "study {}: {} runs ({} alpha x {} sigma_w x {} seeds), {} epochs each on {} -> {}",
+        study.study.name,
+        points.len(),
+        study.study.alpha.len(),
+        study.study.sigma_w.len(),
+        study.study.seeds.len(),
+        t.epochs,
+        points[0].spec.data.name,
+        study_dir.display()
+    );
+    let started = Instant::now();
+    let mut trained = 0usize;
+    for (i, p) in points.iter().enumerate() {
+        let prefix = format!("[{}/{}] {}", i + 1, points.len(), p.spec.name);
+        let spec_file = p.dir.join("spec.toml");
+        if spec_file.exists() {
+            let existing = std::fs::read_to_string(&spec_file)?;
+            if existing != p.spec.to_toml() {
+                bail!(
+                    "{} was trained with a different config than {origin} now gives; delete it, or give the study a new `study.name`",
+                    p.dir.display()
+                );
+            }
+            if let Ok(summary) = read_summary(&p.dir) {
+                eprintln!("{prefix}: done before ({:?}), reused", summary.status);
+                continue;
+            }
+        }
+        let summary = run(&p.spec, &p.dir, spec_file.exists())?;
+        trained += 1;
+        let per_run = started.elapsed().as_secs_f64() / trained as f64;
+        let left = points.len() - i - 1;
+        eprintln!(
+            "{prefix}: {} test accuracy {:.2}% in {:.0} s; about {:.1} min left",
+            if summary.status == Status::Diverged { "DIVERGED," } else { "finished," },
+            100.0 * summary.final_test_acc,
+            summary.wall_s,
+            per_run * left as f64 / 60.0
+        );
+    }
+    eprintln!("study {}: trained {trained} runs in {:.1} min", study.study.name, started.elapsed().as_secs_f64() / 60.0);
+    report(&study_dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rebuild `<study_dir>/report/` from the study's runs.
+pub fn report(study_dir: &Path) -> anyhow::Result<()> {
+    let path = study_dir.join("study.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{} is not a study directory", study_dir.display()))?;
+    let study: StudyFile = toml::from_str(&text).with_context(|| format!("{}: not a study file", path.display()))?;
+    let points = expand(&study, study_dir, &path.display().to_string())?;
+    let done: Vec<RunRef> = points.iter().filter(|p| p.dir.join("summary.json").exists()).map(|p| p.reference.clone()).collect();
+    if done.is_empty() {
+        bail!("{}: no finished runs to report", study_dir.display());
+    }
+    let groups = group_runs(&done)?;
+    let out = study_dir.join("report");
+    std::fs::create_dir_all(&out)?;
+    let first = &points[0].spec;
+    let title = format!(
+        "{}: {} MLP {:?}, lr {}, batch {} (mean ± std over {} seeds)",
+        study.study.name,
+        first.data.name,
+        first.model.hidden,
+        first.train.lr,
+        first.train.batch_size,
+        study.study.seeds.len()
+    );
+    learning_curves(&groups, &title, &out, "learning_curves")?;
+    let md = write_tables(&summary_table(&groups, &study.study.thresholds), &out)?;
+    println!("{md}");
+    if !study.study.expectation.is_empty() {
+        println!("Expected from the literature: {}", study.study.expectation);
+    }
+    eprintln!(
+        "report: {} runs of {} -> {}/{{learning_curves.png, learning_curves.svg, table.md, table.csv}}",
+        done.len(),
+        points.len(),
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! The data directory, verification of what is in it, and the downloader.
+//!
+//! The data directory is `--data-dir` if given, else `$TAILGRAD_DATA`, else `./datasets`; each
+//! dataset lives in its own folder there (`mnist/`, `fashion-mnist/`, `cifar10/`). Files are kept
+//! uncompressed; a gzipped file under the plain name (or with `.gz` added) is accepted too.
+//!
+//! Downloads go to a temporary name in the target folder and are renamed into place only after
+//! their checksum matched, so an interrupted or corrupt download never leaves a file that looks
+//! complete.
+
+use crate::catalog::{Dataset, FileEntry, Remote};
+use crate::formats::read_maybe_gzip;
+use crate::{DataError, io_error};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Resolve the data directory: the explicit one, else `$TAILGRAD_DATA`, else `./datasets`.
+pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("TAILGRAD_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("datasets"))
+}
+
+/// The path of one dataset file, with or without a `.gz` suffix, if present.
+pub fn locate(dir: &Path, dataset: Dataset, name: &str) -> Option<PathBuf> {
+    let folder = dir.join(dataset.dir_name());
+    [folder.join(name), folder.join(format!("{name}.gz"))].into_iter().find(|p| p.is_file())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Check one file's uncompressed SHA-256 against the catalog.
+pub fn check_sha256(path: &Path, bytes: &[u8], entry: &FileEntry) -> Result<(), DataError> {
+    if let Some(expected) = entry.sha256 {
+        let actual = sha256_hex(bytes);
+        if actual != expected {
+            return Err(DataError::Checksum { path: path.display().to_string(), expected: expected.into(), actual });
+        }
+    }
+    Ok(())
+}
+
+/// The state of one file after [`verify`].
+#[derive(Debug)]
+pub struct FileStatus {
+    pub name: &'static str,
+    pub result: Result<PathBuf, DataError>,
+}
+
+/// Check every file of `dataset` in `dir`: present, and with the catalog's SHA-256 where one is
+/// known (CIFAR-10 batches: a whole number of well-formed records).
+pub fn verify(dir: &Path, dataset: Dataset) -> Vec<FileStatus> {
+    dataset
+        .files()
+        .iter()
+        .map(|entry| {
+            let result = match locate(dir, dataset, entry.name) {
+                None => Err(missing(dir, dataset, &[entry.name])),
+                Some(path) => read_maybe_gzip(&path).and_then(|bytes| {
+                    check_sha256(&path, &bytes, entry)?;
+                    if dataset == Dataset::Cifar10 {
+                        crate::formats::parse_cifar(&path, &bytes, 1, 0, 10)?;
+                    }
+                    Ok(path)
+                }),
+            };
+            FileStatus { name: entry.name, result }
+        })
+        .collect()
+}
+
+/// The error for files that are not where the loader looks, saying how to get them.
+pub fn missing(dir: &Path, dataset: Dataset, names: &[&str]) -> DataError {
+    let folder = dir.join(dataset.dir_name());
+    DataError::Missing {
+        dataset: dataset.to_string(),
+        dir: dir.display().to_string(),
+        missing: names.join(", "),
+        hint: format!(
+            "Run `tailgrad data fetch {dataset} --data-dir {}` on a machine with internet, or copy the files \
+             (plain or .gz) into {}/ . The data directory is --data-dir, else $TAILGRAD_DATA, else ./datasets.",
+            dir.display(),
+            folder.display()
+        ),
+    }
+}
+
+/// Download every file of `dataset` that is not already present and verified. `base_url`
+/// replaces the official location (mirrors, and the tests' local server).
+pub fn fetch(dir: &Path, dataset: Dataset, base_url: Option<&str>, progress: bool) -> Result<Vec<PathBuf>, DataError> {
+    let folder = dir.join(dataset.dir_name());
+    std::fs::create_dir_all(&folder).map_err(|e| io_error(&folder, e))?;
+    let todo: Vec<&FileEntry> = verify(dir, dataset)
+        .into_iter()
+        .zip(dataset.files())
+        .filter(|(status, _)| status.result.is_err())
+        .map(|(_, entry)| entry)
+        .collect();
+    match dataset.remote() {
+        Remote::GzipEach { base } => {
+            for entry in &todo {
+                let url = format!("{}{}.gz", base_url.unwrap_or(base), entry.name);
+                download_gzip_file(&url, &folder.join(entry.name), entry, progress)?;
+            }
+        }
+        Remote::Archive { url, md5, inner_dir } => {
+            if !todo.is_empty() {
+                let url = base_url.map(|b| format!("{b}{}", url.rsplit('/').next().unwrap_or(url))).unwrap_or(url.into());
+                download_archive(&url, md5, inner_dir, &folder, dataset.files(), progress)?;
+            }
+        }
+    }
+    verify(dir, dataset).into_iter().map(|s| s.result).collect()
+}
+
+/// GET `url` into memory, with a progress bar, failing on an HTTP error or a short body.
+fn download(url: &str, progress: bool) -> Result<Vec<u8>, DataError> {
+    let fail = |problem: String| DataError::Download { url: url.into(), problem };
+    let response = ureq::get(url).call().map_err(|e| fail(e.to_string()))?;
+    let body = response.into_body();
+    let expected = body.content_length();
+    let bar = if progress {
+        indicatif::ProgressBar::new(expected.unwrap_or(0)).with_message(url.to_string())
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg}\n{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+            .expect("valid template"),
+    );
+    let mut data = Vec::with_capacity(expected.unwrap_or(1 << 20) as usize);
+    bar.wrap_read(body.into_reader()).read_to_end(&mut data).map_err(|e| fail(format!("connection broke: {e}")))?;
+    bar.finish_and_clear();
+    if let Some(n) = expected
+        && data.len() as u64 != n
+    {
+        return Err(fail(format!("truncated body: {} of {n} bytes", data.len())));
+    }
+    Ok(data)
+}
+
+/// Write `bytes` to a temporary file next to `dest`, then rename it into place.
+fn install(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let tmp = dest.with_extension("part");
+    let mut f = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| io_error(&tmp, e))?;
+    std::fs::rename(&tmp, dest).map_err(|e| io_error(dest, e))
+}
+
+/// Download one gzipped file, check the SHA-256 of its uncompressed content, install it
+/// uncompressed at `dest`. Nothing is written at `dest` unless every check passed.
+pub fn download_gzip_file(url: &str, dest: &Path, entry: &FileEntry, progress: bool) -> Result<(), DataError> {
+    let gz = download(url, progress)?;
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut plain)
+        .map_err(|e| DataError::Download { url: url.into(), problem: format!("not a valid gzip stream: {e}") })?;
+    check_sha256(dest, &plain, entry).map_err(|e| DataError::Download { url: url.into(), problem: e.to_string() })?;
+    install(dest, &plain)
+}
+
+/// Download a tar.gz, check its MD5, and install `inner_dir/<name>` for each wanted file.
+fn download_archive(
+    url: &str,
+    md5: &str,
+    inner_dir: &str,
+    folder: &Path,
+    files: &[FileEntry],
+    progress: bool,
+) -> Result<(), DataError> {
+    let fail = |problem: String| DataError::Download { url: url.into(), problem };
+    let archive = download(url, progress)?;
+    let actual = hex(&Md5::digest(&archive));
+    if actual != md5 {
+        return Err(fail(format!("MD5 is {actual}, expected {md5}")));
+    }
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(&archive[..]));
+    let mut found = Vec::new();
+    for entry in tar.entries().map_err(|e| fail(format!("bad archive: {e}")))? {
+        let mut entry = entry.map_err(|e| fail(format!("bad archive: {e}")))?;
+        let path = entry.path().map_err(|e| fail(e.to_string()))?.to_path_buf();
+        let Some(file) = files.iter().find(|f| path == Path::new(inner_dir).join(f.name)) else { continue };
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| fail(format!("bad archive: {e}")))?;
+        install(&folder.join(file.name), &bytes)?;
+        found.push(file.name);
+    }
+    let absent: Vec<&str> = files.iter().map(|f| f.name).filter(|n| !found.contains(n)).collect();
+    if !absent.is_empty() {
+        return Err(fail(format!("archive lacks {inner_dir}/{}", absent.join(", "))));
+    }
+    Ok(())
+}

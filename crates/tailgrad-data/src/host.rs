@@ -1,0 +1,351 @@
+//! A labelled image set in host memory, and the operations a study needs before training:
+//! balanced subsets, a fixed validation split, splitting a lone test file, and label noise.
+
+use crate::catalog::{Dataset, Normalization};
+use crate::fetch::{check_sha256, locate, missing};
+use crate::formats::{read_cifar10, read_idx_pair, read_maybe_gzip};
+use crate::{DataError, corrupt};
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Images as bytes, `n x (c*h*w)` row-major (CIFAR: R, G, B planes), and their labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Images {
+    pub shape: [usize; 3],
+    pub pixels: Vec<u8>,
+    pub labels: Vec<u8>,
+    pub classes: usize,
+}
+
+impl Images {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Values per image, `c*h*w`.
+    pub fn features(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The images at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Images {
+        let f = self.features();
+        Images {
+            shape: self.shape,
+            pixels: indices.iter().flat_map(|&i| self.pixels[i * f..(i + 1) * f].iter().copied()).collect(),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            classes: self.classes,
+        }
+    }
+
+    /// How many images of each class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes];
+        for &l in &self.labels {
+            counts[l as usize] += 1;
+        }
+        counts
+    }
+
+    /// Indices of the first `n` images of each class, in file order (a balanced subset).
+    fn first_per_class(&self, n: usize) -> Vec<usize> {
+        let mut taken = vec![0; self.classes];
+        (0..self.len())
+            .filter(|&i| {
+                let c = self.labels[i] as usize;
+                taken[c] += 1;
+                taken[c] <= n
+            })
+            .collect()
+    }
+
+    /// Per-channel mean and standard deviation of the pixels in [0, 1].
+    pub fn channel_mean_std(&self) -> Vec<(f64, f64)> {
+        let [c, h, w] = self.shape;
+        let plane = h * w;
+        (0..c)
+            .map(|ch| {
+                let (mut s, mut s2, mut n) = (0.0f64, 0.0f64, 0.0f64);
+                for img in self.pixels.chunks_exact(c * plane) {
+                    for &p in &img[ch * plane..(ch + 1) * plane] {
+                        let v = p as f64 / 255.0;
+                        s += v;
+                        s2 += v * v;
+                    }
+                    n += plane as f64;
+                }
+                let mean = s / n;
+                (mean, (s2 / n - mean * mean).sqrt())
+            })
+            .collect()
+    }
+
+    /// Network inputs: each image flattened and normalized, `n x features` f32 row-major.
+    pub fn normalized(&self, dataset: Dataset, norm: Normalization) -> Vec<f32> {
+        let plane = self.shape[1] * self.shape[2];
+        let (mean, std) = dataset.mean_std();
+        let f = self.features();
+        let table: Vec<[f32; 256]> = (0..self.shape[0])
+            .map(|ch| {
+                std::array::from_fn(|p| {
+                    let v = p as f32 / 255.0;
+                    match norm {
+                        Normalization::Standard => (v - mean[ch]) / std[ch],
+                        Normalization::Unit => v,
+                    }
+                })
+            })
+            .collect();
+        let mut out = vec![0.0f32; self.pixels.len()];
+        for (i, (o, &p)) in out.iter_mut().zip(&self.pixels).enumerate() {
+            *o = table[(i % f) / plane][p as usize];
+        }
+        out
+    }
+}
+
+/// Which of a dataset's two official splits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Train,
+    Test,
+}
+
+/// Read one official split of `dataset` from `dir`, verifying checksums where known.
+pub fn load_part(dir: &Path, dataset: Dataset, part: Part) -> Result<Images, DataError> {
+    let files = dataset.files();
+    let wanted: Vec<_> = match (dataset, part) {
+        (Dataset::Cifar10, Part::Train) => files[..5].to_vec(),
+        (Dataset::Cifar10, Part::Test) => files[5..].to_vec(),
+        (_, Part::Train) => files[..2].to_vec(),
+        (_, Part::Test) => files[2..].to_vec(),
+    };
+    let paths: Vec<PathBuf> = wanted.iter().filter_map(|e| locate(dir, dataset, e.name)).collect();
+    if paths.len() != wanted.len() {
+        let absent: Vec<&str> = wanted.iter().map(|e| e.name).filter(|n| locate(dir, dataset, n).is_none()).collect();
+        return Err(missing(dir, dataset, &absent));
+    }
+    if dataset == Dataset::Cifar10 {
+        let mut all = Images { shape: dataset.image_shape(), pixels: vec![], labels: vec![], classes: 10 };
+        for path in &paths {
+            let (pixels, labels) = read_cifar10(path)?;
+            all.pixels.extend(pixels);
+            all.labels.extend(labels);
+        }
+        return Ok(all);
+    }
+    for (path, entry) in paths.iter().zip(&wanted) {
+        check_sha256(path, &read_maybe_gzip(path)?, entry)?;
+    }
+    let (pixels, shape, labels) = read_idx_pair(&paths[0], &paths[1], dataset.classes() as u8)?;
+    if shape != dataset.image_shape() {
+        return Err(corrupt(&paths[0], format!("images are {shape:?}, expected {:?}", dataset.image_shape())));
+    }
+    Ok(Images { shape, pixels, labels, classes: dataset.classes() })
+}
+
+/// The data section of a run config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// `mnist`, `fashion-mnist` or `cifar10`.
+    pub name: Dataset,
+    /// Data directory (default: `$TAILGRAD_DATA`, else `./datasets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    #[serde(default)]
+    pub normalize: Normalization,
+    /// Keep only the first N training images of each class (0 = all).
+    #[serde(default)]
+    pub train_per_class: usize,
+    /// Hold out this many training images (seeded, class-stratified by shuffling) for validation.
+    #[serde(default)]
+    pub validation: usize,
+    /// Fraction rho of training labels replaced by a uniformly random different class.
+    #[serde(default)]
+    pub label_noise: f64,
+    /// For data whose only file is the test set (the CIFAR-10 test batch on this project's
+    /// machines): train on this fraction of each class of the test file (first images in file
+    /// order) and test on the rest. Absent = use the official train/test files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_test_file: Option<f64>,
+}
+
+/// Flipped labels: `flipped[i]` is true when training label `i` was replaced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LabelNoise {
+    pub flipped: Vec<bool>,
+    /// The true labels before noise.
+    pub clean_labels: Vec<u8>,
+}
+
+/// The splits a run trains and evaluates on.
+#[derive(Clone, Debug)]
+pub struct Split {
+    pub dataset: Dataset,
+    pub train: Images,
+    pub validation: Option<Images>,
+    pub test: Images,
+    pub noise: LabelNoise,
+}
+
+impl DataSpec {
+    pub fn new(name: Dataset) -> Self {
+        Self {
+            name,
+            dir: None,
+            normalize: Normalization::Standard,
+            train_per_class: 0,
+            validation: 0,
+            label_noise: 0.0,
+            split_test_file: None,
+        }
+    }
+
+    fn check(&self) -> Result<(), DataError> {
+        if !(0.0..1.0).contains(&self.label_noise) {
+            return Err(DataError::Config(format!("`data.label_noise` = {} must be in [0, 1)", self.label_noise)));
+        }
+        if let Some(f) = self.split_test_file
+            && !(f > 0.0 && f < 1.0)
+        {
+            return Err(DataError::Config(format!("`data.split_test_file` = {f} must be in (0, 1)")));
+        }
+        Ok(())
+    }
+
+    /// Load and prepare the splits; `seed` drives the validation split and the label noise.
+    pub fn load(&self, seed: u64) -> Result<Split, DataError> {
+        self.check()?;
+        let dir = crate::fetch::data_dir(self.dir.as_deref());
+        let (mut train, test) = match self.split_test_file {
+            None => (load_part(&dir, self.name, Part::Train)?, load_part(&dir, self.name, Part::Test)?),
+            Some(fraction) => {
+                let all = load_part(&dir, self.name, Part::Test)?;
+                let counts = all.class_counts();
+                let mut seen = vec![0usize; all.classes];
+                let (mut tr, mut te) = (vec![], vec![]);
+                for i in 0..all.len() {
+                    let c = all.labels[i] as usize;
+                    seen[c] += 1;
+                    if (seen[c] as f64) <= fraction * counts[c] as f64 { tr.push(i) } else { te.push(i) }
+                }
+                (all.select(&tr), all.select(&te))
+            }
+        };
+        if self.train_per_class > 0 {
+            train = train.select(&train.first_per_class(self.train_per_class));
+        }
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_da7a);
+        let validation = if self.validation > 0 {
+            if self.validation >= train.len() {
+                return Err(DataError::Config(format!(
+                    "`data.validation` = {} leaves no training data ({} images)",
+                    self.validation,
+                    train.len()
+                )));
+            }
+            let mut order: Vec<usize> = (0..train.len()).collect();
+            order.shuffle(&mut rng);
+            let (keep, held) = order.split_at(train.len() - self.validation);
+            let (mut keep, mut held) = (keep.to_vec(), held.to_vec());
+            keep.sort_unstable();
+            held.sort_unstable();
+            let v = train.select(&held);
+            train = train.select(&keep);
+            Some(v)
+        } else {
+            None
+        };
+        let noise = inject_label_noise(&mut train, self.label_noise, &mut rng);
+        Ok(Split { dataset: self.name, train, validation, test, noise })
+    }
+}
+
+/// Replace round(rho * n) labels, chosen uniformly without replacement, each by a uniformly
+/// random *different* class (Feng & Tu, MLST 2021: learning phases with mislabeled data).
+pub fn inject_label_noise<R: rand::Rng>(images: &mut Images, rho: f64, rng: &mut R) -> LabelNoise {
+    let n = images.len();
+    let clean_labels = images.labels.clone();
+    let mut flipped = vec![false; n];
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let k = (rho * n as f64).round() as usize;
+    for &i in &order[..k] {
+        let shift = rng.random_range(1..images.classes) as u8;
+        images.labels[i] = (images.labels[i] + shift) % images.classes as u8;
+        flipped[i] = true;
+    }
+    LabelNoise { flipped, clean_labels }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy(n: usize) -> Images {
+        Images {
+            shape: [1, 1, 2],
+            pixels: (0..2 * n).map(|i| (i % 256) as u8).collect(),
+            labels: (0..n).map(|i| (i % 10) as u8).collect(),
+            classes: 10,
+        }
+    }
+
+    #[test]
+    fn label_noise_flips_exactly_rho_n_to_other_classes() {
+        let mut images = toy(1000);
+        let noise = inject_label_noise(&mut images, 0.3, &mut rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1));
+        assert_eq!(noise.flipped.iter().filter(|&&f| f).count(), 300);
+        for i in 0..1000 {
+            assert_eq!(noise.flipped[i], images.labels[i] != noise.clean_labels[i], "sample {i}");
+        }
+        // The new class is uniform over the 9 others: each shift 1..9 appears ~300/9 = 33 times.
+        let mut shifts = [0usize; 10];
+        for i in (0..1000).filter(|&i| noise.flipped[i]) {
+            shifts[((images.labels[i] + 10 - noise.clean_labels[i]) % 10) as usize] += 1;
+        }
+        assert_eq!(shifts[0], 0);
+        assert!(shifts[1..].iter().all(|&s| (15..=55).contains(&s)), "{shifts:?}");
+        let mut again = toy(1000);
+        let same = inject_label_noise(&mut again, 0.3, &mut rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1));
+        assert_eq!(same, noise);
+    }
+
+    #[test]
+    fn balanced_subsets_take_the_first_of_each_class() {
+        let images = toy(100);
+        let idx = images.first_per_class(3);
+        assert_eq!(idx.len(), 30);
+        assert_eq!(images.select(&idx).class_counts(), vec![3; 10]);
+        assert_eq!(&idx[..10], &(0..10).collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn normalization_uses_the_dataset_constants() {
+        let images = Images { shape: [1, 1, 2], pixels: vec![0, 255], labels: vec![0], classes: 10 };
+        let x = images.normalized(Dataset::Mnist, Normalization::Standard);
+        assert!((x[0] - (-0.1307 / 0.3081)).abs() < 1e-6 && (x[1] - (0.8693 / 0.3081)).abs() < 1e-5);
+        assert_eq!(images.normalized(Dataset::Mnist, Normalization::Unit), vec![0.0, 1.0]);
+        let rgb = Images { shape: [3, 1, 1], pixels: vec![255, 255, 255], labels: vec![0], classes: 10 };
+        let x = rgb.normalized(Dataset::Cifar10, Normalization::Standard);
+        assert!((x[2] - (1.0 - 0.4465) / 0.2616).abs() < 1e-5, "{x:?}");
+    }
+
+    #[test]
+    fn bad_data_config_is_named() {
+        let mut spec = DataSpec::new(Dataset::Mnist);
+        spec.label_noise = 1.5;
+        assert_eq!(spec.load(0).unwrap_err().to_string(), "data config: `data.label_noise` = 1.5 must be in [0, 1)");
+        let spec = DataSpec { dir: Some("/nonexistent".into()), ..DataSpec::new(Dataset::Mnist) };
+        let e = spec.load(0).unwrap_err().to_string();
+        assert!(e.starts_with("dataset `mnist` is not in /nonexistent: missing train-images-idx3-ubyte, train-labels-idx1-ubyte."), "{e}");
+        assert!(e.contains("tailgrad data fetch mnist"), "{e}");
+    }
+}

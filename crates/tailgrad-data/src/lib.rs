@@ -1,0 +1,48 @@
+//! Datasets for tailgrad: MNIST, Fashion-MNIST and CIFAR-10 from their real files.
+//!
+//! * [`formats`]: strict parsers for IDX (gzipped or not) and the CIFAR binary batches.
+//! * [`catalog`]: what each dataset is made of (files, SHA-256, official URLs, normalization).
+//! * [`fetch`]: the data directory, verification, and the downloader (temp file + rename).
+//! * [`host`]: a labelled image set in host memory, with subsets, splits and label noise.
+//! * [`device`]: the whole set as tensors on a burn device, batched by index.
+
+pub mod catalog;
+pub mod device;
+pub mod fetch;
+pub mod formats;
+pub mod host;
+
+pub use catalog::{Dataset, Normalization};
+pub use device::{DeviceSplit, EpochOrder};
+pub use fetch::{data_dir, verify};
+pub use host::{LabelNoise, Split};
+
+/// Why data could not be read, verified or fetched. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: {problem}")]
+    Corrupt { path: String, problem: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: SHA-256 is {actual}, expected {expected} (a corrupt or different file; delete it and fetch again)")]
+    Checksum { path: String, expected: String, actual: String },
+    #[error("dataset `{dataset}` is not in {dir}: missing {missing}. {hint}")]
+    Missing { dataset: String, dir: String, missing: String, hint: String },
+    #[error("download of {url} failed: {problem}")]
+    Download { url: String, problem: String },
+    #[error("data config: {0}")]
+    Config(String),
+}
+
+pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> DataError {
+    DataError::Io { path: path.display().to_string(), source }
+}
+
+pub(crate) fn corrupt(path: &std::path::Path, problem: impl Into<String>) -> DataError {
+    DataError::Corrupt { path: path.display().to_string(), problem: problem.into() }
+}
+
+pub use host::{DataSpec, Images, Part, load_part};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+//! Tests on the real files: the repository's fixtures always, and the full MNIST,
+//! Fashion-MNIST and CIFAR-10 test batch from the data directory (`datasets/fetch-offline`
+//! provisions them; CI runs it first). A missing full file is a failure, not a skip.
+
+use super::*;
+use crate::catalog::FileEntry;
+use crate::host::{Images, Part, load_part};
+use burn::tensor::Device;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn full_data_dir() -> PathBuf {
+    std::env::var_os("TAILGRAD_DATA").map(PathBuf::from).unwrap_or_else(|| repo().join("datasets"))
+}
+
+fn full(dataset: Dataset, part: Part) -> Images {
+    load_part(&full_data_dir(), dataset, part)
+        .unwrap_or_else(|e| panic!("{e}\n(provision the real files with `datasets/fetch-offline`)"))
+}
+
+fn fixture_dir() -> tempfile::TempDir {
+    // The fixtures under the catalog's file names: the loader sees a 100-image MNIST test set.
+    let dir = tempfile::tempdir().unwrap();
+    let mnist = dir.path().join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    let fx = repo().join("datasets/fixtures");
+    std::fs::copy(fx.join("mnist-t10k-100-images-idx3-ubyte"), mnist.join("t10k-images-idx3-ubyte")).unwrap();
+    std::fs::copy(fx.join("mnist-t10k-100-labels-idx1-ubyte"), mnist.join("t10k-labels-idx1-ubyte")).unwrap();
+    dir
+}
+
+#[test]
+fn mnist_facts() {
+    let train = full(Dataset::Mnist, Part::Train);
+    let test = full(Dataset::Mnist, Part::Test);
+    assert_eq!(train.class_counts(), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+    assert_eq!(test.class_counts(), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+    assert_eq!(train.labels[..10], [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
+    let (mean, std) = train.channel_mean_std()[0];
+    assert!((mean - 0.1307).abs() < 5e-5 && (std - 0.3081).abs() < 5e-5, "{mean} {std}");
+}
+
+#[test]
+fn fashion_mnist_facts() {
+    let train = full(Dataset::FashionMnist, Part::Train);
+    assert_eq!(train.class_counts(), vec![6000; 10]);
+    assert_eq!(full(Dataset::FashionMnist, Part::Test).class_counts(), vec![1000; 10]);
+    assert_eq!(train.labels[..10], [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
+    let (mean, std) = train.channel_mean_std()[0];
+    assert!((mean - 0.2860).abs() < 5e-5 && (std - 0.3530).abs() < 5e-5, "{mean} {std}");
+}
+
+#[test]
+fn cifar10_test_batch_facts() {
+    let test = full(Dataset::Cifar10, Part::Test);
+    assert_eq!(test.len(), 10_000);
+    assert_eq!(test.class_counts(), vec![1000; 10]);
+    // The shared copy is class-sorted; its per-channel means match the official test set.
+    assert!(test.labels.windows(2).all(|w| w[0] <= w[1]));
+    let ms = test.channel_mean_std();
+    for (c, want) in [0.4941, 0.4851, 0.4504].into_iter().enumerate() {
+        assert!((ms[c].0 - want).abs() < 1e-3, "channel {c}: {}", ms[c].0);
+    }
+    // The lone-test-file split: 80% of each class trains, the rest tests, deterministically.
+    let spec = DataSpec { split_test_file: Some(0.8), ..DataSpec::new(Dataset::Cifar10) };
+    let spec = DataSpec { dir: Some(full_data_dir()), ..spec };
+    let split = spec.load(0).unwrap();
+    assert_eq!((split.train.class_counts(), split.test.class_counts()), (vec![800; 10], vec![200; 10]));
+    assert_eq!(split.train.pixels[..3072], test.pixels[..3072]);
+}
+
+#[test]
+fn fixtures_are_the_first_real_test_images() {
+    let dir = fixture_dir();
+    let small = load_part(dir.path(), Dataset::Mnist, Part::Test);
+    // The fixture is not the full file, so its checksum cannot match the catalog's.
+    let e = small.unwrap_err().to_string();
+    assert!(e.contains("t10k-images-idx3-ubyte: SHA-256 is ") && e.contains("expected 0fa7898d"), "{e}");
+    let fx = repo().join("datasets/fixtures");
+    let (pixels, shape, labels) = formats::read_idx_pair(
+        &fx.join("mnist-t10k-100-images-idx3-ubyte"),
+        &fx.join("mnist-t10k-100-labels-idx1-ubyte"),
+        10,
+    )
+    .unwrap();
+    assert_eq!(shape, [1, 28, 28]);
+    assert_eq!(labels[..10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
+    let full_test = full(Dataset::Mnist, Part::Test);
+    assert_eq!(pixels[..], full_test.pixels[..100 * 784]);
+    let (cifar_pixels, cifar_labels) = formats::read_cifar10(&fx.join("cifar10-lossy-20.bin")).unwrap();
+    assert_eq!(cifar_labels, (0..10).flat_map(|c| [c, c]).collect::<Vec<u8>>());
+    assert_eq!(cifar_pixels.len(), 20 * 3072);
+}
+
+#[test]
+fn verify_reports_each_file() {
+    let statuses = verify(&full_data_dir(), Dataset::Mnist);
+    assert!(statuses.iter().all(|s| s.result.is_ok()), "{statuses:?}");
+    let dir = fixture_dir();
+    let statuses = verify(dir.path(), Dataset::Mnist);
+    assert!(statuses[0].result.as_ref().unwrap_err().to_string().contains("missing train-images-idx3-ubyte"));
+    assert!(matches!(statuses[2].result, Err(DataError::Checksum { .. })));
+}
+
+#[test]
+fn device_batches_are_the_host_rows() {
+    let fx = repo().join("datasets/fixtures");
+    let (pixels, _, labels) = formats::read_idx_pair(
+        &fx.join("mnist-t10k-100-images-idx3-ubyte"),
+        &fx.join("mnist-t10k-100-labels-idx1-ubyte"),
+        10,
+    )
+    .unwrap();
+    let images = Images { shape: [1, 28, 28], pixels, labels, classes: 10 };
+    let host = images.normalized(Dataset::Mnist, Normalization::Standard);
+    let device = Device::flex();
+    let split = DeviceSplit::upload(&images, Dataset::Mnist, Normalization::Standard, &device);
+    let order = EpochOrder::new(100, 3, 2, &device);
+    let perm = device::epoch_permutation(100, 3, 2);
+    assert_eq!(perm, device::epoch_permutation(100, 3, 2));
+    assert_ne!(perm, device::epoch_permutation(100, 3, 1));
+    assert_eq!(split.batches(32), 4);
+    let (x, y) = split.batch(&order, 3, 32);
+    let (x, y) = (x.into_data().try_to_vec::<f32>().unwrap(), y.into_data().convert::<i64>().try_to_vec::<i64>().unwrap());
+    assert_eq!(y.len(), 4, "the last batch holds the remaining 100 - 96 images");
+    for (k, &i) in perm[96..].iter().enumerate() {
+        assert_eq!(y[k], images.labels[i as usize] as i64);
+        assert_eq!(x[k * 784..(k + 1) * 784], host[i as usize * 784..(i as usize + 1) * 784]);
+    }
+}
+
+/// A one-route-per-path HTTP/1.1 server on 127.0.0.1 for the downloader tests. Each route is
+/// (status, declared Content-Length, body); a declared length above the body's models a
+/// connection that breaks mid-transfer. It serves at most `max` requests, then stops.
+fn serve(routes: Vec<(&'static str, u16, usize, Vec<u8>)>, max: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let mut stream = stream.unwrap();
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            reader.read_line(&mut line).unwrap();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap() <= 2 {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/');
+            let (status, len, body) = routes
+                .iter()
+                .find(|r| r.0 == path)
+                .map(|r| (r.1, r.2, r.3.clone()))
+                .unwrap_or((404, 9, b"not found".to_vec()));
+            let head = format!("HTTP/1.1 {status} X\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body));
+        }
+    });
+    base
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn downloader_installs_only_verified_files() {
+    let content = b"real dataset bytes".to_vec();
+    let sha = fetch::sha256_hex(&content);
+    let entry = FileEntry { name: "f", sha256: Some(Box::leak(sha.into_boxed_str())) };
+    let good = gz(&content);
+    let base = serve(
+        vec![
+            ("good.gz", 200, good.len(), good.clone()),
+            ("other.gz", 200, gz(b"other bytes").len(), gz(b"other bytes")),
+            ("cut.gz", 200, good.len() + 100, good.clone()),
+        ],
+        4,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f");
+    let get = |name: &str| fetch::download_gzip_file(&format!("{base}{name}"), &dest, &entry, false);
+
+    let e = get("missing.gz").unwrap_err().to_string();
+    assert!(e.contains("missing.gz failed") && e.contains("404"), "{e}");
+    let e = get("other.gz").unwrap_err().to_string();
+    assert!(e.contains("SHA-256 is") && e.contains("expected"), "{e}");
+    let e = get("cut.gz").unwrap_err().to_string();
+    assert!(e.contains("cut.gz failed"), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing left behind by failed downloads");
+
+    get("good.gz").unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), content);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn fetch_is_a_no_op_when_verified_files_are_present() {
+    // Full MNIST is present and verified: fetch must not contact the (dead) server at all.
+    let e = fetch::fetch(&full_data_dir(), Dataset::Mnist, Some("http://127.0.0.1:9/"), false);
+    assert_eq!(e.unwrap().len(), 4);
+}
+
+#[test]
+fn fetch_pulls_a_whole_dataset_from_a_mirror() {
+    // A mirror serving the real MNIST files, gzipped as the official ones are.
+    let src = full_data_dir().join("mnist");
+    let routes: Vec<_> = Dataset::Mnist
+        .files()
+        .iter()
+        .map(|f| {
+            let body = gz(&std::fs::read(src.join(f.name)).unwrap());
+            let path: &'static str = Box::leak(format!("{}.gz", f.name).into_boxed_str());
+            (path, 200, body.len(), body)
+        })
+        .collect();
+    let base = serve(routes, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let paths = fetch::fetch(dir.path(), Dataset::Mnist, Some(&base), false).unwrap();
+    assert_eq!(paths.len(), 4);
+    assert_eq!(load_part(dir.path(), Dataset::Mnist, Part::Test).unwrap().len(), 10_000);
+}

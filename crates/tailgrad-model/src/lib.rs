@@ -1,0 +1,12 @@
+//! The networks of tailgrad: a fully connected `Mlp` whose every layer is drawn from an
+//! [`InitSpec`], with per-layer pre-activations and activations exposed for the probes.
+
+mod mlp;
+mod spec;
+pub mod tensors_io;
+
+pub use mlp::{Mlp, Trace, replace_param};
+pub use spec::{Activation, MlpSpec, ModelError};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+//! Learning-curve figures: one column per panel (e.g. per sigma_w), test accuracy on top and
+//! training loss (log scale) below, one colour per series (e.g. per alpha), a line for the mean
+//! over seeds and a band for +- one standard deviation.
+
+use crate::aggregate::{Curve, Group};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+/// DejaVu Sans (Bitstream Vera licence, see `assets/`), so PNG text renders on any machine.
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let font: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, font).is_err() {
+            panic!("the bundled DejaVu Sans font does not parse");
+        }
+    });
+}
+
+/// Write `<stem>.png` and `<stem>.svg` into `dir`.
+pub fn learning_curves(groups: &[Group], title: &str, dir: &Path, stem: &str) -> anyhow::Result<()> {
+    register_font();
+    let panels = panel_names(groups);
+    let size = ((420 * panels.len().max(1)) as u32 + 40, 760);
+    let png = dir.join(format!("{stem}.png"));
+    draw(BitMapBackend::new(&png, size).into_drawing_area(), groups, &panels, title)?;
+    let svg = dir.join(format!("{stem}.svg"));
+    draw(SVGBackend::new(&svg, size).into_drawing_area(), groups, &panels, title)?;
+    Ok(())
+}
+
+fn panel_names(groups: &[Group]) -> Vec<String> {
+    let mut panels: Vec<String> = Vec::new();
+    for g in groups {
+        if !panels.contains(&g.panel) {
+            panels.push(g.panel.clone());
+        }
+    }
+    panels
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, groups: &[Group], panels: &[String], title: &str) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 22))?;
+    let areas = root.split_evenly((2, panels.len().max(1)));
+    let mut series: Vec<String> = Vec::new();
+    for g in groups {
+        if !series.contains(&g.series) {
+            series.push(g.series.clone());
+        }
+    }
+    let color = |name: &str| PALETTE[series.iter().position(|s| s == name).unwrap_or(0) % PALETTE.len()];
+    let x_max = groups.iter().flat_map(|g| g.runs.iter().flat_map(|(_, rows, _)| rows.iter().map(|r| r.epoch))).fold(1e-9, f64::max);
+    for (p, panel) in panels.iter().enumerate() {
+        let cells: Vec<&Group> = groups.iter().filter(|g| &g.panel == panel).collect();
+        let acc: Vec<(&Group, Curve)> = cells.iter().map(|g| (*g, g.curve(|r| Some(r.test_acc)))).collect();
+        let loss: Vec<(&Group, Curve)> =
+            cells.iter().map(|g| (*g, g.curve(|r| r.train_loss.filter(|l| *l > 0.0 && l.is_finite())))).collect();
+        let acc_lo = acc.iter().flat_map(|(_, c)| c.iter().map(|(_, s)| s.mean - s.std)).fold(1.0f64, f64::min).clamp(0.0, 0.9);
+        panel_chart(&areas[p], panel, "test accuracy", &acc, x_max, (acc_lo, 1.0), false, &color)?;
+        let (lo, hi) = loss
+            .iter()
+            .flat_map(|(_, c)| c.iter().map(|(_, s)| s.mean))
+            .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        let range = if lo < hi { (lo * 0.8, hi * 1.25) } else { (0.01, 10.0) };
+        panel_chart(&areas[panels.len() + p], panel, "train loss", &loss, x_max, range, true, &color)?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn panel_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &str,
+    y_desc: &str,
+    curves: &[(&Group, Curve)],
+    x_max: f64,
+    (y_lo, y_hi): (f64, f64),
+    log_y: bool,
+    color: &dyn Fn(&str) -> RGBColor,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let mut builder = ChartBuilder::on(area);
+    builder.caption(panel, ("sans-serif", 16)).margin(10).x_label_area_size(32).y_label_area_size(52);
+    macro_rules! body {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart.configure_mesh().x_desc("epoch").y_desc(y_desc).light_line_style(WHITE.mix(0.0)).draw()?;
+            for (g, curve) in curves {
+                if curve.is_empty() {
+                    continue;
+                }
+                let c = color(&g.series);
+                let clamp = |y: f64| y.clamp(y_lo, y_hi);
+                let mut band: Vec<(f64, f64)> = curve.iter().map(|(x, s)| (*x, clamp(s.mean + s.std))).collect();
+                band.extend(curve.iter().rev().map(|(x, s)| (*x, clamp(s.mean - s.std))));
+                chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.18))))?;
+                let label = if g.diverged() > 0 { format!("{} ({} diverged)", g.series, g.diverged()) } else { g.series.clone() };
+                chart
+                    .draw_series(LineSeries::new(curve.iter().map(|(x, s)| (*x, clamp(s.mean))), c.stroke_width(2)))?
+                    .label(label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+            }
+            chart
+                .configure_series_labels()
+                .position(if log_y { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::LowerRight })
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.4))
+                .label_font(("sans-serif", 13))
+                .draw()?;
+        }};
+    }
+    if log_y {
+        body!(builder.build_cartesian_2d(0f64..x_max, (y_lo..y_hi).log_scale())?);
+    } else {
+        body!(builder.build_cartesian_2d(0f64..x_max, y_lo..y_hi)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! `RunSpec`: everything that defines a run, read from TOML plus `--set key=value` overrides,
+//! validated, and written back fully resolved as the run directory's `spec.toml`.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tailgrad_backend::BackendChoice;
+use tailgrad_data::DataSpec;
+use tailgrad_model::MlpSpec;
+
+/// One training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// The run's folder name under `runs/` (default: derived from the config file's name).
+    #[serde(default)]
+    pub name: String,
+    /// Seeds the weights, the data order, the validation split and the label noise.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub backend: BackendChoice,
+    pub data: DataSpec,
+    pub model: MlpSpec,
+    pub train: TrainSpec,
+    #[serde(default)]
+    pub log: LogSpec,
+}
+
+/// The SGD loop: `v <- mu v + (g + lambda w)`, `w <- w - lr_t v` (plain SGD at mu = 0, the default,
+/// as in the papers; weight decay lambda enters the gradient, as in PyTorch's SGD).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    pub epochs: usize,
+    /// Stop after this many steps in total, even mid-epoch (0 = no limit).
+    #[serde(default)]
+    pub max_steps: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    #[serde(default)]
+    pub schedule: Schedule,
+    #[serde(default)]
+    pub momentum: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Evaluate every K steps as well as at every epoch's end (0 = at epoch ends only).
+    #[serde(default)]
+    pub eval_every_steps: usize,
+    /// Batch size of evaluation passes (no autodiff; larger is faster, memory allowing).
+    #[serde(default = "default_eval_batch")]
+    pub eval_batch: usize,
+    /// A training loss above this (or NaN/inf) stops the run as diverged.
+    #[serde(default = "default_max_loss")]
+    pub max_loss: f64,
+    /// Keep the newest N epoch checkpoints (plus the best one).
+    #[serde(default = "default_keep")]
+    pub keep_checkpoints: usize,
+}
+
+/// Learning-rate schedule, as a function of the step `t` out of `T` total steps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Schedule {
+    /// `lr_t = lr`.
+    #[default]
+    Constant,
+    /// `lr_t = lr * gamma^floor(epoch / every_epochs)`.
+    Step { every_epochs: usize, gamma: f64 },
+    /// `lr_t = min_lr + (lr - min_lr) (1 + cos(pi t / T)) / 2`.
+    Cosine {
+        #[serde(default)]
+        min_lr: f64,
+    },
+}
+
+/// What a run writes besides `metrics.csv`, checkpoints and `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSpec {
+    /// TensorBoard event files in the run directory.
+    #[serde(default = "yes")]
+    pub tensorboard: bool,
+    /// Weight and gradient histograms every N epochs (0 = never).
+    #[serde(default = "one")]
+    pub histogram_every_epochs: usize,
+    /// Console output: `progress` (a bar per run), `quiet`, or `jsonl` (one JSON object per
+    /// logged point on stdout, for scripts).
+    #[serde(default)]
+    pub console: Console,
+    /// Refresh the progress bar and check for divergence every N steps.
+    #[serde(default = "default_check_every")]
+    pub check_every_steps: usize,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Console {
+    #[default]
+    Progress,
+    Quiet,
+    Jsonl,
+}
+
+fn default_eval_batch() -> usize {
+    10_000
+}
+fn default_max_loss() -> f64 {
+    1e4
+}
+fn default_keep() -> usize {
+    2
+}
+fn yes() -> bool {
+    true
+}
+fn one() -> usize {
+    1
+}
+fn default_check_every() -> usize {
+    20
+}
+
+impl Default for LogSpec {
+    fn default() -> Self {
+        Self { tensorboard: true, histogram_every_epochs: 1, console: Console::Progress, check_every_steps: 20 }
+    }
+}
+
+/// A rejected config: which file or key, and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{file}: {problem}")]
+    Parse { file: String, problem: String },
+    #[error("--set {assignment}: {problem}")]
+    Override { assignment: String, problem: String },
+    #[error("config: `{field}` {problem}")]
+    Invalid { field: &'static str, problem: String },
+}
+
+impl Schedule {
+    pub fn lr(&self, base: f64, step: usize, steps_per_epoch: usize, total_steps: usize) -> f64 {
+        match *self {
+            Schedule::Constant => base,
+            Schedule::Step { every_epochs, gamma } => {
+                base * gamma.powi((step / steps_per_epoch.max(1) / every_epochs.max(1)) as i32)
+            }
+            Schedule::Cosine { min_lr } => {
+                let t = step as f64 / total_steps.max(1) as f64;
+                min_lr + (base - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
+}
+
+/// Apply `key.path=value` to a TOML tree. The value is parsed as TOML (`0.1`, `true`, `"a"`,
+/// `[1, 2]`, `{ law = "he" }`), falling back to a bare string (`data.name=mnist`).
+/// `model.init=stable:alpha=1.5,sigma=1` (the command-line form of an init spec) also works.
+pub fn apply_override(tree: &mut toml::Table, assignment: &str) -> Result<(), SpecError> {
+    let err = |problem: String| SpecError::Override { assignment: assignment.to_string(), problem };
+    let (key, text) = assignment.split_once('=').ok_or_else(|| err("expected key=value".into()))?;
+    let path: Vec<&str> = key.trim().split('.').collect();
+    let value = parse_value(text.trim(), path.last().copied() == Some("init")).map_err(|e| err(e.to_string()))?;
+    let mut table = tree;
+    for part in &path[..path.len() - 1] {
+        table = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| err(format!("`{part}` is not a table")))?;
+    }
+    table.insert(path[path.len() - 1].to_string(), value);
+    Ok(())
+}
+
+fn parse_value(text: &str, is_init: bool) -> Result<toml::Value, tailgrad_init::InitError> {
+    if is_init && !text.starts_with('{') {
+        let spec: tailgrad_init::InitSpec = text.parse()?;
+        return Ok(toml::Value::try_from(spec).expect("an InitSpec serializes"));
+    }
+    Ok(toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string())))
+}
+
+impl RunSpec {
+    /// Parse a config file with overrides applied, then validate.
+    pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self, SpecError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SpecError::Parse { file: path.display().to_string(), problem: e.to_string() })?;
+        let mut spec = Self::from_toml(&text, overrides, &path.display().to_string())?;
+        if spec.name.is_empty() {
+            spec.name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("run").to_string();
+        }
+        Ok(spec)
+    }
+
+    /// Parse TOML text (named `origin` in errors) with overrides applied, then validate.
+    pub fn from_toml(text: &str, overrides: &[String], origin: &str) -> Result<Self, SpecError> {
+        let tree: toml::Table =
+            toml::from_str(text).map_err(|e| SpecError::Parse { file: origin.to_string(), problem: e.to_string() })?;
+        Self::from_table(tree, overrides, origin)
+    }
+
+    /// Build from a parsed TOML table with overrides applied, then validate.
+    pub fn from_table(mut tree: toml::Table, overrides: &[String], origin: &str) -> Result<Self, SpecError> {
+        for o in overrides {
+            apply_override(&mut tree, o)?;
+        }
+        let spec: RunSpec = tree
+            .try_into()
+            .map_err(|e: toml::de::Error| SpecError::Parse { file: origin.to_string(), problem: e.to_string() })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let invalid = |field, problem: &str| Err(SpecError::Invalid { field, problem: problem.to_string() });
+        let t = &self.train;
+        if t.epochs == 0 && t.max_steps == 0 {
+            return invalid("train.epochs", "must be > 0");
+        }
+        if t.batch_size == 0 {
+            return invalid("train.batch_size", "must be > 0");
+        }
+        if !(t.lr > 0.0 && t.lr.is_finite()) {
+            return invalid("train.lr", "must be finite and > 0");
+        }
+        if !(0.0..1.0).contains(&t.momentum) {
+            return invalid("train.momentum", "must be in [0, 1)");
+        }
+        if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+            return invalid("train.weight_decay", "must be finite and >= 0");
+        }
+        if t.eval_batch == 0 {
+            return invalid("train.eval_batch", "must be > 0");
+        }
+        if !(t.max_loss > 0.0) {
+            return invalid("train.max_loss", "must be > 0");
+        }
+        if t.keep_checkpoints == 0 {
+            return invalid("train.keep_checkpoints", "must be >= 1");
+        }
+        if let Schedule::Step { every_epochs: 0, .. } = t.schedule {
+            return invalid("train.schedule.every_epochs", "must be > 0");
+        }
+        if self.log.check_every_steps == 0 {
+            return invalid("log.check_every_steps", "must be > 0");
+        }
+        if self.name.contains('/') || self.name.contains("..") {
+            return invalid("name", "must be a plain folder name (no `/` or `..`)");
+        }
+        Ok(())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a RunSpec always serializes")
+    }
+}

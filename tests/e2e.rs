@@ -1,0 +1,236 @@
+//! End-to-end tests of the `tailgrad` binary on real MNIST (CPU backend): the main job on a
+//! small budget, resume after a SIGKILL, the divergence guard, and the CLI's help and data
+//! commands. The real files come from `datasets/fetch-offline` (CI runs it first).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tailgrad() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tailgrad"));
+    c.current_dir(repo());
+    if std::env::var_os("TAILGRAD_DATA").is_none() {
+        c.env("TAILGRAD_DATA", repo().join("datasets"));
+    }
+    c
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "tailgrad failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn rows(path: &Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path).unwrap().records().map(|r| r.unwrap()).collect()
+}
+
+/// A small run config on real MNIST: 100 images per class, 3 epochs of 20 steps.
+const SMALL_RUN: &str = r#"
+seed = 3
+backend = "cpu"
+[data]
+name = "mnist"
+train_per_class = 100
+[model]
+hidden = [64, 64]
+activation = "tanh"
+init = { law = "stable", alpha = 1.5, sigma_w = 1.0 }
+[train]
+epochs = 3
+batch_size = 50
+lr = 0.05
+[log]
+console = "quiet"
+"#;
+
+fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Parse a run's TensorBoard files with TensorBoard's own EventAccumulator (Python), as a user
+/// opening them in TensorBoard would. Needs `TAILGRAD_TB_PYTHON` (set by `.ci/run`).
+fn tensorboard_view(run_dir: &Path) -> Option<serde_json::Value> {
+    let python = match std::env::var("TAILGRAD_TB_PYTHON") {
+        Ok(p) => p,
+        Err(_) if std::env::var_os("CI").is_some() => panic!("CI must set TAILGRAD_TB_PYTHON (see .ci/run)"),
+        Err(_) => {
+            eprintln!("TAILGRAD_TB_PYTHON not set: skipping the TensorBoard reader check (CI runs it)");
+            return None;
+        }
+    };
+    let script = r#"
+import json, sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+ea = EventAccumulator(sys.argv[1], size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
+ea.Reload()
+tags = ea.Tags()
+print(json.dumps({
+    "scalars": {t: [[e.step, e.value] for e in ea.Scalars(t)] for t in tags["scalars"]},
+    "histograms": {t: len(ea.Histograms(t)) for t in tags["histograms"]},
+    "tensors": tags["tensors"],
+}))
+"#;
+    let out = ok(Command::new(python).arg("-c").arg(script).arg(run_dir).output().unwrap());
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn compare_trains_a_small_real_study_and_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "compare",
+        "experiments/gauss_vs_levy_mnist.toml",
+        "--set",
+        "study.name=e2e",
+        "--set",
+        "study.seeds=[0, 1]",
+        "--set",
+        "study.alpha=[1.5, 2.0]",
+        "--set",
+        "study.sigma_w=[1.0]",
+        "--set",
+        "run.data.train_per_class=200",
+        "--set",
+        "run.model.depth=2",
+        "--set",
+        "run.model.width=128",
+        "--set",
+        "run.train.epochs=2",
+        "--set",
+        "run.train.lr=0.05",
+        "--backend",
+        "cpu",
+        "--console",
+        "quiet",
+        "--runs-dir",
+    ];
+    let out = ok(tailgrad().args(args).arg(tmp.path()).output().unwrap());
+    let study = tmp.path().join("e2e");
+    let report = study.join("report");
+    for f in ["learning_curves.png", "learning_curves.svg", "table.md", "table.csv"] {
+        assert!(report.join(f).is_file(), "missing report/{f}");
+    }
+    let table = rows(&report.join("table.csv"));
+    assert_eq!(table.len(), 2, "one row per law");
+    assert_eq!((&table[0][1], &table[1][1]), ("alpha = 1.5", "alpha = 2 (Gaussian)"));
+    for row in &table {
+        assert_eq!(&row[2], "2", "two seeds");
+        let final_acc: f64 = row[4].parse().unwrap();
+        assert!(final_acc > 0.75, "final test accuracy {final_acc} should be far above chance (0.1)");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("| sigma_w = 1 | alpha = 1.5 | 2 |"), "{stdout}");
+
+    // Each run: metrics at epochs 0, 1, 2, loss falling; TensorBoard files readable by TensorBoard.
+    let run = study.join("a1.5_s1/seed0");
+    let metrics = rows(&run.join("metrics.csv"));
+    assert_eq!(metrics.iter().map(|r| r[1].to_string()).collect::<Vec<_>>(), ["0", "1", "2"]);
+    let test_loss: Vec<f64> = metrics.iter().map(|r| r[6].parse().unwrap()).collect();
+    assert!(test_loss[2] < 0.5 * test_loss[0], "test loss {test_loss:?} should fall");
+    if let Some(tb) = tensorboard_view(&run) {
+        let acc = tb["scalars"]["test/accuracy"].as_array().unwrap();
+        assert_eq!(acc.len(), 3);
+        for (point, row) in acc.iter().zip(&metrics) {
+            let csv_acc: f64 = row[7].parse().unwrap();
+            assert!((point[1].as_f64().unwrap() - csv_acc).abs() < 1e-6, "{point} vs {csv_acc}");
+        }
+        assert!(tb["scalars"]["train/loss"].as_array().unwrap().len() == 2);
+        assert_eq!(tb["histograms"]["weights/layer0"], 2, "weight histograms every epoch");
+        assert_eq!(tb["histograms"]["gradients/layer2"], 2, "gradient histograms every epoch");
+        assert!(tb["tensors"].as_array().unwrap().iter().any(|t| t == "spec/text_summary" || t == "spec"), "{tb}");
+    }
+
+    // Finished runs are reused: a second compare trains nothing.
+    let again = ok(tailgrad().args(args).arg(tmp.path()).output().unwrap());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(stderr.matches("reused").count(), 4, "{stderr}");
+    assert!(stderr.contains("trained 0 runs"), "{stderr}");
+}
+
+/// Columns that must agree exactly between an interrupted-and-resumed run and an uninterrupted
+/// one (everything but the timings).
+fn comparable(path: &Path) -> Vec<Vec<String>> {
+    rows(path).iter().map(|r| (0..9).map(|i| r[i].to_string()).collect()).collect()
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_curve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let config = SMALL_RUN.replace("epochs = 3", "epochs = 6").replace("train_per_class = 100", "train_per_class = 500");
+    let config = config.replace("hidden = [64, 64]", "hidden = [512, 512]");
+    let cfg = write_config(tmp.path(), "resume", &config);
+    let runs_arg = runs.to_str().unwrap();
+
+    ok(tailgrad().args(["train", cfg.to_str().unwrap(), "--name", "whole", "--runs-dir", runs_arg]).output().unwrap());
+
+    let mut child = tailgrad().args(["train", cfg.to_str().unwrap(), "--name", "killed", "--runs-dir", runs_arg]).spawn().unwrap();
+    let killed = runs.join("killed");
+    let started = Instant::now();
+    // Wait for the checkpoint of epoch 2 (100 steps per epoch), then SIGKILL mid-way.
+    while !killed.join("checkpoints/step-00000200.safetensors").exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(started.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!killed.join("summary.json").exists(), "the kill came after the run finished");
+
+    ok(tailgrad().args(["train", "--resume", killed.to_str().unwrap()]).output().unwrap());
+    let (whole, resumed) = (comparable(&runs.join("whole/metrics.csv")), comparable(&killed.join("metrics.csv")));
+    assert_eq!(whole.len(), 7, "steps 0 and six epochs");
+    assert_eq!(resumed, whole, "the resumed curve must equal the uninterrupted one, row for row");
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(killed.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "finished");
+    assert_eq!(summary["steps"], 600);
+}
+
+#[test]
+fn divergence_stops_cleanly_and_keeps_the_last_good_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Epoch 0 trains normally; from epoch 1 the learning rate is 10^6 times larger.
+    let config = SMALL_RUN.replace("lr = 0.05", "lr = 0.05\nmax_loss = 100.0\nschedule = { kind = \"step\", every_epochs = 1, gamma = 1e6 }");
+    let cfg = write_config(tmp.path(), "diverge", &config);
+    let out = tailgrad().args(["train", cfg.to_str().unwrap(), "--runs-dir"]).arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "diverged runs exit with status 3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("diverged at step"), "{stderr}");
+    let run = tmp.path().join("diverge");
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "diverged");
+    let step = summary["diverged_at_step"].as_u64().unwrap();
+    assert!(step > 20 && step <= 40, "diverged in epoch 1 (steps 21..40), at {step}");
+    assert!(run.join("checkpoints/step-00000020.safetensors").is_file(), "the last good checkpoint stays");
+    assert_eq!(rows(&run.join("metrics.csv")).len(), 2, "rows of epochs 0 and 1 are kept");
+}
+
+#[test]
+fn every_command_has_help_and_bad_configs_are_named() {
+    for cmd in [&["--help"][..], &["train", "--help"], &["compare", "--help"], &["report", "--help"], &["data", "fetch", "--help"], &["data", "verify", "--help"], &["devices", "--help"]] {
+        let out = ok(tailgrad().args(cmd).output().unwrap());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: tailgrad"), "{cmd:?}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = write_config(tmp.path(), "bad", &SMALL_RUN.replace("alpha = 1.5", "alpha = 2.5"));
+    let out = tailgrad().args(["train", bad.to_str().unwrap(), "--runs-dir"]).arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml") && stderr.contains("`alpha` = 2.5 is out of range: expected in (0, 2]"), "{stderr}");
+    let out = tailgrad().args(["train", bad.to_str().unwrap(), "--set", "train.lr=-1", "--set", "model.init=gaussian"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`train.lr` must be finite and > 0"));
+    let out = ok(tailgrad().args(["data", "verify", "mnist", "fashion-mnist"]).output().unwrap());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).matches("ok ").count(), 8);
+}
