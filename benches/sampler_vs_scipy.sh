@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 venv=${TAILGRAD_VENV:-.venv-bench}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c 'import scipy' 2>/dev/null || "$venv/bin/pip" install --quiet scipy
-ours=$(cargo run --quiet --release -p tailgrad-init --example sampler_rate)
+ours=$(cd benches/sampler && cargo run --quiet --release --example sampler_rate)
 scipy=$("$venv/bin/python" - <<'PY'
 import time
 from scipy.stats import levy_stable

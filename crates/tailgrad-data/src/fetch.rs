@@ -169,7 +169,7 @@ pub fn download_gzip_file(url: &str, dest: &Path, entry: &FileEntry, progress: b
 }
 
 /// Download a tar.gz, check its MD5, and install `inner_dir/<name>` for each wanted file.
-fn download_archive(
+pub(crate) fn download_archive(
     url: &str,
     md5: &str,
     inner_dir: &str,

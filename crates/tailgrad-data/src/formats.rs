@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn idx_pairs_must_agree_and_labels_be_in_range() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tailgrad_testkit::TempDir::new();
         let (img, lab) = (dir.path().join("img"), dir.path().join("lab"));
         std::fs::write(&img, idx(&[3, 1, 2], &[0; 6])).unwrap();
         std::fs::write(&lab, idx(&[2], &[0, 1])).unwrap();

@@ -8,24 +8,18 @@ use crate::host::{Images, Part, load_part};
 use burn::tensor::Device;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use sha2::Digest;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn full_data_dir() -> PathBuf {
-    std::env::var_os("TAILGRAD_DATA").map(PathBuf::from).unwrap_or_else(|| repo().join("datasets"))
-}
+use tailgrad_testkit::{data_dir as full_data_dir, repo_root as repo};
 
 fn full(dataset: Dataset, part: Part) -> Images {
     load_part(&full_data_dir(), dataset, part)
         .unwrap_or_else(|e| panic!("{e}\n(provision the real files with `datasets/fetch-offline`)"))
 }
 
-fn fixture_dir() -> tempfile::TempDir {
+fn fixture_dir() -> tailgrad_testkit::TempDir {
     // The fixtures under the catalog's file names: the loader sees a 100-image MNIST test set.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tailgrad_testkit::TempDir::new();
     let mnist = dir.path().join("mnist");
     std::fs::create_dir_all(&mnist).unwrap();
     let fx = repo().join("datasets/fixtures");
@@ -185,7 +179,7 @@ fn downloader_installs_only_verified_files() {
         ],
         4,
     );
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tailgrad_testkit::TempDir::new();
     let dest = dir.path().join("f");
     let get = |name: &str| fetch::download_gzip_file(&format!("{base}{name}"), &dest, &entry, false);
 
@@ -223,8 +217,36 @@ fn fetch_pulls_a_whole_dataset_from_a_mirror() {
         })
         .collect();
     let base = serve(routes, 4);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tailgrad_testkit::TempDir::new();
     let paths = fetch::fetch(dir.path(), Dataset::Mnist, Some(&base), false).unwrap();
     assert_eq!(paths.len(), 4);
     assert_eq!(load_part(dir.path(), Dataset::Mnist, Part::Test).unwrap().len(), 10_000);
+}
+
+#[test]
+fn archives_are_checked_by_md5_and_unpacked() {
+    // A CIFAR-style tar.gz holding cifar-10-batches-bin/{data_batch_1.bin, test_batch.bin}.
+    let fx = std::fs::read(repo().join("datasets/fixtures/cifar10-lossy-20.bin")).unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    for name in ["data_batch_1.bin", "test_batch.bin"] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(fx.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("cifar-10-batches-bin/{name}"), &fx[..]).unwrap();
+    }
+    let archive = gz(&tar.into_inner().unwrap());
+    let md5: String = md5::Md5::digest(&archive).iter().map(|b| format!("{b:02x}")).collect();
+    let base = serve(vec![("c.tar.gz", 200, archive.len(), archive.clone())], 3);
+    let files = [FileEntry { name: "data_batch_1.bin", sha256: None }, FileEntry { name: "test_batch.bin", sha256: None }];
+    let dir = tailgrad_testkit::TempDir::new();
+    let url = format!("{base}c.tar.gz");
+    let e = fetch::download_archive(&url, &"0".repeat(32), "cifar-10-batches-bin", dir.path(), &files, false).unwrap_err();
+    assert!(e.to_string().contains(&format!("MD5 is {md5}, expected 000")), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let more = [files[0], files[1], FileEntry { name: "data_batch_2.bin", sha256: None }];
+    let e = fetch::download_archive(&url, &md5, "cifar-10-batches-bin", dir.path(), &more, false).unwrap_err();
+    assert!(e.to_string().contains("archive lacks cifar-10-batches-bin/data_batch_2.bin"), "{e}");
+    fetch::download_archive(&url, &md5, "cifar-10-batches-bin", dir.path(), &files, false).unwrap();
+    assert_eq!(formats::read_cifar10(&dir.path().join("test_batch.bin")).unwrap().1.len(), 20);
 }

@@ -1,7 +1,8 @@
 //! Heavy-tailed weight initializers for tailgrad.
 //!
-//! The samplers are plain Rust on the host: the same seed gives the same weights on every burn
-//! backend, because the tensor is filled here and only then handed to the device.
+//! The samplers are plain Rust on the host (no burn dependency): the same seed gives the same
+//! weights on every backend, because the values are drawn here and only then handed to a device
+//! (`tailgrad-model` does the hand-off).
 //! Laws, scales and conventions follow Qu, Wardak & Gong, *Extended critical regimes of deep
 //! neural networks* (arXiv:2203.12967): `W_ij ~ S_alpha(0, sigma_w (1/(2 N_eff))^(1/alpha), 0)`.
 
@@ -11,7 +12,6 @@ mod stable;
 pub use spec::{Fan, InitSpec, Law, RawInitSpec};
 pub use stable::Stable;
 
-use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 
 /// The generator behind every initializer: xoshiro256++, a fixed algorithm, so a seed means the
@@ -21,18 +21,6 @@ pub type InitRng = rand::rngs::Xoshiro256PlusPlus;
 /// A generator seeded from a run's seed.
 pub fn rng(seed: u64) -> InitRng {
     InitRng::seed_from_u64(seed)
-}
-
-/// Draw a `fan_in x fan_out` weight matrix on the host and move it to `device`.
-pub fn weight_tensor<R: rand::Rng + ?Sized>(
-    spec: &InitSpec,
-    fan_in: usize,
-    fan_out: usize,
-    rng: &mut R,
-    device: &Device,
-) -> Tensor<2> {
-    let values = spec.sample(fan_in, fan_out, rng);
-    Tensor::from_data(TensorData::new(values, [fan_in, fan_out]), device)
 }
 
 /// Why an initializer spec was rejected.

@@ -37,7 +37,8 @@ impl Mlp {
             .enumerate()
             .map(|(l, pair)| {
                 let (fan_in, fan_out) = (pair[0], pair[1]);
-                let weight = tailgrad_init::weight_tensor(spec.init_of(l), fan_in, fan_out, &mut rng, device);
+                let values = spec.init_of(l).sample(fan_in, fan_out, &mut rng);
+                let weight = Tensor::from_data(TensorData::new(values, [fan_in, fan_out]), device);
                 Linear {
                     weight: Param::from_tensor(weight),
                     bias: spec.bias.then(|| Param::from_tensor(Tensor::zeros([fan_out], device))),

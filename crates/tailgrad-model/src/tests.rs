@@ -79,7 +79,7 @@ fn depth_width_bias_and_layer_init() {
 
 #[test]
 fn save_and_load_round_trip() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tailgrad_testkit::TempDir::new();
     let path = dir.path().join("model.safetensors");
     let device = Device::flex();
     let s = small();

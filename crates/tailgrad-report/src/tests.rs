@@ -43,7 +43,7 @@ fn write_run(dir: &Path, accs: &[f64], status: Status) {
 
 #[test]
 fn seeds_are_averaged_and_thresholds_found() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tailgrad_testkit::TempDir::new();
     let mut refs = Vec::new();
     for (series, seed, accs) in [
         ("alpha = 1", 0, vec![0.1, 0.92, 0.95]),

@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tailgrad_testkit::TempDir::new();
         let mut w = EventWriter::create(dir.path(), Some(7)).unwrap();
         w.scalars(3, &[("test/accuracy", 0.5), ("nan", f64::NAN)]).unwrap();
         w.histogram(3, "w", &[0.0, 1.0, 1.0, 2.0], 2).unwrap();

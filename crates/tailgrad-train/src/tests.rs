@@ -3,13 +3,11 @@
 use super::*;
 use crate::metrics::read_rows;
 use burn::tensor::{Device, Tensor, TensorData};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tailgrad_backend::{BackendChoice, select};
 use tailgrad_model::{Mlp, MlpSpec};
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("TAILGRAD_DATA").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets"))
-}
+use tailgrad_testkit::data_dir;
 
 fn small_spec(extra: &[&str]) -> RunSpec {
     let text = format!(
@@ -47,7 +45,7 @@ fn run(spec: &RunSpec, dir: &Path, resume: bool) -> Summary {
 
 #[test]
 fn loss_falls_on_real_mnist() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tailgrad_testkit::TempDir::new();
     let summary = run(&small_spec(&[]), tmp.path(), false);
     assert_eq!(summary.status, Status::Finished);
     assert_eq!(summary.steps, 40, "500 images / 25 per batch x 2 epochs");
@@ -69,8 +67,8 @@ fn loss_falls_on_real_mnist() {
 
 #[test]
 fn stopping_mid_epoch_and_resuming_replays_the_same_run() {
-    let whole = tempfile::tempdir().unwrap();
-    let parts = tempfile::tempdir().unwrap();
+    let whole = tailgrad_testkit::TempDir::new();
+    let parts = tailgrad_testkit::TempDir::new();
     let spec = small_spec(&["train.momentum=0.9", "train.eval_every_steps=10"]);
     run(&spec, whole.path(), false);
     // Stop after 27 steps (mid-epoch 1), then resume with the limit lifted.
@@ -152,7 +150,7 @@ fn wgpu_agrees_with_the_cpu_backend() {
     let gpu = select(BackendChoice::Wgpu).expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
     eprintln!("wgpu test on {}", gpu.description);
     let spec = small_spec(&["train.max_steps=5", "train.eval_batch=2000", "log.tensorboard=false"]);
-    let (on_cpu, on_gpu) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (on_cpu, on_gpu) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
     run(&spec, on_cpu.path(), false);
     train(&spec, on_gpu.path(), Backend { device: &gpu.device, description: &gpu.description }, false).unwrap();
     let (a, b) = (read_rows(&on_cpu.path().join("metrics.csv")).unwrap(), read_rows(&on_gpu.path().join("metrics.csv")).unwrap());
