@@ -1,5 +1,7 @@
 //! Time to load full MNIST (60k train + 10k test) from the data directory into tensors on the
 //! CPU backend: read, SHA-256 verification, parse, normalize, upload. Prints the median of 5.
+//! Run from the repository root: `cargo bench --workspace --bench load` (`--workspace` keeps the
+//! feature set, and so the build, the same as the tests').
 
 use burn::tensor::Device;
 use std::time::Instant;
@@ -7,7 +9,7 @@ use tailgrad_data::{DataSpec, Dataset, DeviceSplit};
 
 fn main() {
     let device = Device::flex();
-    let spec = DataSpec::new(Dataset::Mnist);
+    let spec = DataSpec { dir: Some(tailgrad_testkit::data_dir()), ..DataSpec::new(Dataset::Mnist) };
     let mut times = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();

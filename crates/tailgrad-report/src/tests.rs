@@ -5,7 +5,7 @@ use tailgrad_train::{Status, Summary};
 
 fn write_run(dir: &Path, accs: &[f64], status: Status) {
     std::fs::create_dir_all(dir).unwrap();
-    let mut log = MetricsLog::open(&dir.join("metrics.csv"), None).unwrap();
+    let (mut log, _) = MetricsLog::open(&dir.join("metrics.csv"), None).unwrap();
     for (e, &acc) in accs.iter().enumerate() {
         log.append(&MetricRow {
             step: 10 * e as u64,

@@ -62,8 +62,9 @@ pub struct MetricsLog {
 
 impl MetricsLog {
     /// Open for a run resumed at `step`: rows logged after the checkpoint (recomputed by the
-    /// resumed run) are dropped, so no row is lost or duplicated.
-    pub fn open(path: &Path, resume_step: Option<u64>) -> Result<Self, csv::Error> {
+    /// resumed run) are dropped, so no row is lost or duplicated. Also returns the last row kept.
+    pub fn open(path: &Path, resume_step: Option<u64>) -> Result<(Self, Option<MetricRow>), csv::Error> {
+        let mut last = None;
         match resume_step {
             Some(step) if path.exists() => {
                 let keep: Vec<MetricRow> = read_rows(path)?.into_iter().filter(|r| r.step <= step).collect();
@@ -72,6 +73,7 @@ impl MetricsLog {
                     w.serialize(row)?;
                 }
                 w.flush()?;
+                last = keep.last().cloned();
             }
             _ => {
                 // A fresh file holding only the header.
@@ -80,7 +82,7 @@ impl MetricsLog {
                 w.flush()?;
             }
         }
-        Ok(Self { path: path.to_path_buf() })
+        Ok((Self { path: path.to_path_buf() }, last))
     }
 
     pub fn append(&mut self, row: &MetricRow) -> Result<(), csv::Error> {

@@ -112,7 +112,7 @@ pub fn train(spec: &RunSpec, run_dir: &Path, backend: Backend, resume: bool) -> 
         (0, m) => m,
         (e, m) => e.min(m),
     };
-    let mut metrics = MetricsLog::open(&run_dir.join("metrics.csv"), checkpoint.as_ref().map(|c| c.1.step))?;
+    let (mut metrics, last_row) = MetricsLog::open(&run_dir.join("metrics.csv"), checkpoint.as_ref().map(|c| c.1.step))?;
     let mut events = if spec.log.tensorboard {
         let mut w = EventWriter::create(run_dir, checkpoint.as_ref().map(|c| c.1.step))?;
         w.text(pos.step, "spec", &format!("```toml\n{}\n```", spec.to_toml()))?;
@@ -136,7 +136,7 @@ pub fn train(spec: &RunSpec, run_dir: &Path, backend: Backend, resume: bool) -> 
         pos,
         started: Instant::now(),
         window: Window::default(),
-        last_row: None,
+        last_row,
         train_time: 0.0,
         train_samples: 0,
     };

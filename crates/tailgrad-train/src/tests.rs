@@ -57,6 +57,10 @@ fn loss_falls_on_real_mnist() {
     assert!(rows[2].train_loss.unwrap() < rows[1].train_loss.unwrap());
     assert!(tmp.path().join("checkpoints/best.safetensors").is_file());
     assert!(std::fs::read_dir(tmp.path()).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("events.out.tfevents.")));
+    // Resuming a complete run trains nothing and keeps its results.
+    let resumed = run(&small_spec(&[]), tmp.path(), true);
+    assert_eq!((resumed.steps, resumed.final_test_acc), (summary.steps, summary.final_test_acc));
+    assert_eq!(read_rows(&tmp.path().join("metrics.csv")).unwrap().len(), 3);
     let again: RunSpec = RunSpec::from_file(&tmp.path().join("spec.toml"), &[]).unwrap();
     assert_eq!(again, small_spec(&[]), "spec.toml reproduces the run's spec");
     assert!(train(&small_spec(&[]), tmp.path(), Backend { device: &cpu(), description: "" }, false)
