@@ -250,7 +250,7 @@ impl Loop<'_> {
                 if last_of_epoch && self.histograms_due() {
                     self.histograms(model, Some(&grads))?;
                 }
-                *model = sgd.step(std::mem::replace(model, placeholder(model)), &grads, lr);
+                sgd.step(model, &grads, lr);
                 self.window.losses.push(loss.inner());
                 self.window.corrects.push(correct.inner());
                 self.window.batch_sizes.push(b);
@@ -379,9 +379,4 @@ impl Loop<'_> {
         checkpoint::save(self.run_dir, &tensors, &self.pos, self.spec.train.keep_checkpoints)?;
         Ok(())
     }
-}
-
-/// An empty stand-in while the real model is moved through the optimizer.
-fn placeholder(model: &Mlp) -> Mlp {
-    Mlp { layers: Vec::new(), activation: model.activation }
 }

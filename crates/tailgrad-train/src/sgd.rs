@@ -30,14 +30,13 @@ impl Sgd {
     }
 
     /// One step on every parameter that has a gradient in `grads`.
-    pub fn step(&mut self, mut model: Mlp, grads: &Gradients, lr: f64) -> Mlp {
+    pub fn step(&mut self, model: &mut Mlp, grads: &Gradients, lr: f64) {
         for (l, layer) in model.layers.iter_mut().enumerate() {
             layer.weight = self.update(layer.weight.clone(), grads, l, lr, |v| &mut v.weights);
             if let Some(b) = layer.bias.take() {
                 layer.bias = Some(self.update(b, grads, l, lr, |v| &mut v.biases));
             }
         }
-        model
     }
 
     fn update<const D: usize>(

@@ -107,7 +107,7 @@ fn sgd_step_matches_the_formula() {
     let mut sgd = sgd::Sgd::new(0.5, 0.1, 1);
     for k in 0..2 {
         let grads = model.forward(x.clone()).sum().backward();
-        model = sgd.step(model, &grads, 0.01);
+        sgd.step(&mut model, &grads, 0.01);
         let w = model.to_host()[0].values.clone();
         let g = [1.0f32, 1.0, 2.0, 2.0];
         // Step 1: v = g + 0.1 w0, w1 = w0 - 0.01 v. Step 2: v' = 0.5 v + g + 0.1 w1.
