@@ -229,6 +229,18 @@ fn every_command_has_help_and_bad_configs_are_named() {
     assert!(stderr.contains("bad.toml") && stderr.contains("`alpha` = 2.5 is out of range: expected in (0, 2]"), "{stderr}");
     let out = tailgrad().args(["train", bad.to_str().unwrap(), "--set", "train.lr=-1", "--set", "model.init=gaussian"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("`train.lr` must be finite and > 0"));
+    // No internet (a closed loopback port stands in for it): the error says what to put where.
+    let empty = tmp.path().join("no-data");
+    let out = tailgrad()
+        .args(["data", "fetch", "fashion-mnist", "--base-url", "http://127.0.0.1:9/", "--data-dir"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("download of http://127.0.0.1:9/train-images-idx3-ubyte.gz failed"), "{stderr}");
+    assert!(stderr.contains("missing train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"), "{stderr}");
+    assert!(stderr.contains(&format!("copy the files (plain or .gz) into {}/fashion-mnist/", empty.display())), "{stderr}");
     let out = ok(tailgrad().args(["data", "verify", "mnist", "fashion-mnist"]).output().unwrap());
     assert_eq!(String::from_utf8_lossy(&out.stdout).matches("ok ").count(), 8);
 }

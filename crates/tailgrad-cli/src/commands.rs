@@ -68,7 +68,14 @@ pub fn data(command: DataCommand) -> anyhow::Result<ExitCode> {
         DataCommand::Fetch { datasets, data_dir: dir, base_url } => {
             let dir = data_dir(dir.as_deref());
             for d in parse_datasets(&datasets)? {
-                let paths = fetch::fetch(&dir, d, base_url.as_deref(), true)?;
+                let paths = fetch::fetch(&dir, d, base_url.as_deref(), true).map_err(|e| match e {
+                    // No connection: say what to put where, as a machine without internet needs.
+                    tailgrad_data::DataError::Download { .. } => {
+                        let names: Vec<&str> = d.files().iter().map(|f| f.name).collect();
+                        anyhow::anyhow!("{e}\n{}", fetch::missing(&dir, d, &names))
+                    }
+                    other => other.into(),
+                })?;
                 eprintln!("{d}: {} files verified in {}", paths.len(), dir.join(d.dir_name()).display());
             }
             Ok(ExitCode::SUCCESS)
