@@ -67,11 +67,20 @@ pub fn read_idx(path: &Path) -> Result<Idx, DataError> {
 
 /// Images of an IDX image file and labels of its label file, checked against each other.
 pub fn read_idx_pair(images: &Path, labels: &Path, classes: u8) -> Result<(Vec<u8>, [usize; 3], Vec<u8>), DataError> {
-    let img = read_idx(images)?;
+    parse_idx_pair((images, &read_maybe_gzip(images)?), (labels, &read_maybe_gzip(labels)?), classes)
+}
+
+/// [`read_idx_pair`] on bytes already read (decompressed) from those paths.
+pub fn parse_idx_pair(
+    (images, image_bytes): (&Path, &[u8]),
+    (labels, label_bytes): (&Path, &[u8]),
+    classes: u8,
+) -> Result<(Vec<u8>, [usize; 3], Vec<u8>), DataError> {
+    let img = parse_idx(images, image_bytes)?;
     if img.dims.len() != 3 {
         return Err(corrupt(images, format!("expected 3 dimensions (count, rows, cols), found {:?}", img.dims)));
     }
-    let lab = read_idx(labels)?;
+    let lab = parse_idx(labels, label_bytes)?;
     if lab.dims.len() != 1 {
         return Err(corrupt(labels, format!("expected 1 dimension (count), found {:?}", lab.dims)));
     }

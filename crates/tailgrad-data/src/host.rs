@@ -3,7 +3,7 @@
 
 use crate::catalog::{Dataset, Normalization};
 use crate::fetch::{check_sha256, locate, missing};
-use crate::formats::{read_cifar10, read_idx_pair, read_maybe_gzip};
+use crate::formats::{parse_idx_pair, read_cifar10, read_maybe_gzip};
 use crate::{DataError, corrupt};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -140,10 +140,15 @@ pub fn load_part(dir: &Path, dataset: Dataset, part: Part) -> Result<Images, Dat
         }
         return Ok(all);
     }
+    // Each file is read (and decompressed) once: checksum, then parse.
+    let mut bytes = Vec::with_capacity(2);
     for (path, entry) in paths.iter().zip(&wanted) {
-        check_sha256(path, &read_maybe_gzip(path)?, entry)?;
+        let b = read_maybe_gzip(path)?;
+        check_sha256(path, &b, entry)?;
+        bytes.push(b);
     }
-    let (pixels, shape, labels) = read_idx_pair(&paths[0], &paths[1], dataset.classes() as u8)?;
+    let (pixels, shape, labels) =
+        parse_idx_pair((&paths[0], &bytes[0]), (&paths[1], &bytes[1]), dataset.classes() as u8)?;
     if shape != dataset.image_shape() {
         return Err(corrupt(&paths[0], format!("images are {shape:?}, expected {:?}", dataset.image_shape())));
     }
