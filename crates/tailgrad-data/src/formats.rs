@@ -60,11 +60,6 @@ pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<Idx, DataError> {
     Ok(Idx { dims, data: body.to_vec() })
 }
 
-/// Read an IDX file (gzipped or not).
-pub fn read_idx(path: &Path) -> Result<Idx, DataError> {
-    parse_idx(path, &read_maybe_gzip(path)?)
-}
-
 /// Images of an IDX image file and labels of its label file, checked against each other.
 pub fn read_idx_pair(images: &Path, labels: &Path, classes: u8) -> Result<(Vec<u8>, [usize; 3], Vec<u8>), DataError> {
     parse_idx_pair((images, &read_maybe_gzip(images)?), (labels, &read_maybe_gzip(labels)?), classes)

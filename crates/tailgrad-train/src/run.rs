@@ -248,7 +248,7 @@ impl Loop<'_> {
                 let grads = loss.backward();
                 let last_of_epoch = self.pos.batch + 1 == batches;
                 if last_of_epoch && self.histograms_due() {
-                    self.histograms(model, Some(&grads))?;
+                    self.histograms(model, &grads)?;
                 }
                 sgd.step(model, &grads, lr);
                 self.window.losses.push(loss.inner());
@@ -294,13 +294,13 @@ impl Loop<'_> {
         self.events.is_some() && every > 0 && (self.pos.epoch + 1) % every == 0
     }
 
-    fn histograms(&mut self, model: &Mlp, grads: Option<&burn::tensor::Gradients>) -> anyhow::Result<()> {
+    fn histograms(&mut self, model: &Mlp, grads: &burn::tensor::Gradients) -> anyhow::Result<()> {
         let step = self.pos.step + 1;
         let Some(events) = self.events.as_deref_mut() else { return Ok(()) };
         for (l, layer) in model.layers.iter().enumerate() {
             let w = layer.weight.val();
             events.histogram(step, &format!("weights/layer{l}"), &read_f32s(w.clone().inner()), 60)?;
-            if let Some(g) = grads.and_then(|g| w.grad(g)) {
+            if let Some(g) = w.grad(grads) {
                 events.histogram(step, &format!("gradients/layer{l}"), &read_f32s(g), 60)?;
             }
         }
