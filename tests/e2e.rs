@@ -217,7 +217,7 @@ fn divergence_stops_cleanly_and_keeps_the_last_good_checkpoint() {
 
 #[test]
 fn every_command_has_help_and_bad_configs_are_named() {
-    for cmd in [&["--help"][..], &["train", "--help"], &["compare", "--help"], &["report", "--help"], &["data", "fetch", "--help"], &["data", "verify", "--help"], &["devices", "--help"]] {
+    for cmd in [&["--help"][..], &["train", "--help"], &["compare", "--help"], &["report", "--help"], &["probe", "--help"], &["data", "fetch", "--help"], &["data", "verify", "--help"], &["devices", "--help"]] {
         let out = ok(tailgrad().args(cmd).output().unwrap());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: tailgrad"), "{cmd:?}");
     }
@@ -243,4 +243,75 @@ fn every_command_has_help_and_bad_configs_are_named() {
     assert!(stderr.contains(&format!("copy the files (plain or .gz) into {}/fashion-mnist/", empty.display())), "{stderr}");
     let out = ok(tailgrad().args(["data", "verify", "mnist", "fashion-mnist"]).output().unwrap());
     assert_eq!(String::from_utf8_lossy(&out.stdout).matches("ok ").count(), 8);
+}
+
+#[test]
+fn probes_run_during_training_and_offline_on_a_checkpoint() {
+    let tmp = tailgrad_testkit::TempDir::new();
+    let config = SMALL_RUN.replace("train_per_class = 100", "train_per_class = 100\nlabel_noise = 0.2").to_string()
+        + r#"
+[[probes]]
+name = "gradient-noise"
+every_epochs = 1
+batches = 8
+per_sample = 100
+
+[[probes]]
+name = "hessian"
+samples = 500
+top_k = 2
+lanczos_steps = 10
+hutchinson_probes = 4
+slq_probes = 1
+
+[[probes]]
+name = "slices"
+points = 5
+samples = 500
+
+[[probes]]
+name = "variance-flatness"
+layer = 1
+window_steps = 30
+directions = 5
+samples = 500
+"#;
+    let cfg = write_config(tmp.path(), "probed", &config);
+    ok(tailgrad().args(["train", cfg.to_str().unwrap(), "--runs-dir"]).arg(tmp.path()).output().unwrap());
+    let run = tmp.path().join("probed");
+    let records = |name: &str| -> Vec<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(run.join(format!("probes/{name}.json"))).unwrap()).unwrap()
+    };
+    // Gradient noise after each of the 3 epochs (steps 20, 40, 60), clean vs mislabeled split.
+    let noise = records("gradient-noise");
+    assert_eq!(noise.iter().map(|r| r["step"].as_u64().unwrap()).collect::<Vec<_>>(), [20, 40, 60]);
+    let s = &noise[2]["scalars"];
+    assert!(s["b_simple"].as_f64().unwrap() > 0.0 && s["mislabeled_alignment"].is_number(), "{s}");
+    assert_eq!(rows(&run.join("probes/gradient-noise.csv")).len(), 3);
+    // At the end: Hessian (largest eigenvalue first), slice, variance-flatness (30 snapshots).
+    let h = &records("hessian")[0];
+    let top: Vec<f64> = h["record"]["top"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(top.len() == 2 && top[0] >= top[1] && top[0] > 0.0, "{top:?}");
+    assert_eq!(records("slices")[0]["record"]["loss"].as_array().unwrap().len(), 5);
+    assert_eq!(records("variance-flatness")[0]["record"]["snapshots"], 30);
+    for fig in ["gradient-noise", "hessian", "slices", "variance-flatness"] {
+        assert!(run.join(format!("report/{fig}.png")).is_file(), "missing report/{fig}.png");
+    }
+    if let Some(tb) = tensorboard_view(&run) {
+        assert_eq!(tb["scalars"]["probe/gradient-noise/alignment"].as_array().unwrap().len(), 3, "{tb}");
+        assert!(tb["scalars"]["probe/hessian/top1"].is_array());
+    }
+
+    // Offline on the last checkpoint, with a setting changed on the command line.
+    let out = ok(tailgrad().args(["probe"]).arg(&run).args(["--probe", "hessian", "--set", "top_k=3"]).output().unwrap());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("top3 = "));
+    let h = records("hessian");
+    assert_eq!(h.len(), 2, "the offline result is appended");
+    assert_eq!(h[1]["record"]["top"].as_array().unwrap().len(), 3);
+    // The recorded trajectory is re-analysed offline.
+    ok(tailgrad().args(["probe"]).arg(&run).args(["--probe", "variance-flatness"]).output().unwrap());
+    assert_eq!(records("variance-flatness").len(), 2);
+    let out = tailgrad().args(["probe"]).arg(&run).args(["--probe", "hesian"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown probe `hesian`; the probes are gradient-noise, hessian"));
 }

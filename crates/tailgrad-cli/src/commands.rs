@@ -18,7 +18,9 @@ pub fn run(spec: &RunSpec, run_dir: &Path, resume: bool) -> anyhow::Result<Summa
         eprintln!("{notice}");
     }
     eprintln!("{}: {} -> {}", spec.name, selected.description, run_dir.display());
-    tailgrad_train::train(spec, run_dir, Backend { device: &selected.device, description: &selected.description }, resume)
+    let mut probes = tailgrad_probe::build(&spec.probes)?;
+    let backend = Backend { device: &selected.device, description: &selected.description };
+    tailgrad_train::train(spec, run_dir, backend, resume, &mut probes)
 }
 
 pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
@@ -41,6 +43,11 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give a config file (e.g. experiments/gauss_vs_levy_mnist_run.toml) or --resume RUN_DIR"),
     };
     let summary = run(&spec, &run_dir, resume)?;
+    if !spec.probes.is_empty() {
+        for fig in crate::probe_figures::draw(&run_dir)? {
+            eprintln!("figure: {}", fig.display());
+        }
+    }
     Ok(match summary.status {
         Status::Finished => ExitCode::SUCCESS,
         Status::Diverged => {

@@ -1,7 +1,10 @@
 //! `tailgrad`: train Gaussian and heavy-tailed networks on real data and compare how they learn.
 
 mod commands;
+mod probe_cmd;
+mod probe_figures;
 mod study;
+mod workers;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -20,11 +23,15 @@ enum Command {
     Train(TrainArgs),
     /// Train a study's grid of init laws x seeds on the same data and schedule, then report.
     Compare(CompareArgs),
-    /// Rebuild a study's report (figure and tables) from its run directories.
+    /// Rebuild a study's report (figure and tables) from its run directories, or a run's probe
+    /// figures (RUN_DIR/report/) from its probes/*.json.
     Report {
-        /// The study directory, e.g. runs/gauss_vs_levy_mnist.
+        /// A study directory (e.g. runs/gauss_vs_levy_mnist) or a run directory.
         study_dir: PathBuf,
     },
+    /// Run an instrument (gradient-noise, hessian, slices, variance-flatness, duality) on a
+    /// run's checkpoint; results go to RUN_DIR/probes/<name>.json and .csv.
+    Probe(ProbeArgs),
     /// Fetch and verify datasets.
     Data {
         #[command(subcommand)]
@@ -92,8 +99,30 @@ struct TrainArgs {
 struct CompareArgs {
     /// A study file (TOML) [default: experiments/gauss_vs_levy_mnist.toml, else the built-in copy].
     study: Option<PathBuf>,
+    /// Train this many runs at once, each in its own `tailgrad train` process (its log in
+    /// RUN_DIR/train.log); the CPU's threads are shared out among them.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    jobs: usize,
     #[command(flatten)]
     common: Common,
+}
+
+#[derive(Args)]
+struct ProbeArgs {
+    /// A run directory (holding spec.toml and checkpoints/).
+    run_dir: PathBuf,
+    /// gradient-noise, hessian, slices, variance-flatness or duality.
+    #[arg(long)]
+    probe: String,
+    /// last (the newest epoch checkpoint), best, or a checkpoint file.
+    #[arg(long, default_value = "last")]
+    checkpoint: String,
+    /// A probe setting `key=value` (repeatable), e.g. `--set top_k=10`; see README.md.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// auto, wgpu or cpu (default: the run's).
+    #[arg(long)]
+    backend: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -122,7 +151,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => commands::train(args),
         Command::Compare(args) => study::compare(args),
+        Command::Report { study_dir } if study_dir.join("spec.toml").is_file() => {
+            probe_figures::draw(&study_dir).map(|figs| {
+                figs.iter().for_each(|f| eprintln!("wrote {}", f.display()));
+                ExitCode::SUCCESS
+            })
+        }
         Command::Report { study_dir } => study::report(&study_dir).map(|_| ExitCode::SUCCESS),
+        Command::Probe(args) => probe_cmd::probe(args),
         Command::Data { command } => commands::data(command),
         Command::Devices => commands::devices(),
     };

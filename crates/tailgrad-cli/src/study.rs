@@ -4,6 +4,7 @@
 
 use crate::CompareArgs;
 use crate::commands::run;
+use crate::workers;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use tailgrad_report::{RunRef, group_runs, learning_curves, summary_table, write_tables};
 use tailgrad_train::spec::apply_override;
-use tailgrad_train::{RunSpec, Status, read_summary};
+use tailgrad_train::{RunSpec, read_summary};
 
 /// The default study, built in so that `tailgrad compare` works from any directory.
 const DEFAULT_STUDY: &str = include_str!("../../../experiments/gauss_vs_levy_mnist.toml");
@@ -46,9 +47,9 @@ struct StudyFile {
 }
 
 /// One grid point.
-struct Point {
-    spec: RunSpec,
-    dir: PathBuf,
+pub(crate) struct Point {
+    pub(crate) spec: RunSpec,
+    pub(crate) dir: PathBuf,
     reference: RunRef,
 }
 
@@ -122,9 +123,8 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         study_dir.display()
     );
     let started = Instant::now();
-    let mut trained = 0usize;
+    let mut todo = Vec::new();
     for (i, p) in points.iter().enumerate() {
-        let prefix = format!("[{}/{}] {}", i + 1, points.len(), p.spec.name);
         let spec_file = p.dir.join("spec.toml");
         if spec_file.exists() {
             let existing = std::fs::read_to_string(&spec_file)?;
@@ -135,21 +135,28 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             if let Ok(summary) = read_summary(&p.dir) {
-                eprintln!("{prefix}: done before ({:?}), reused", summary.status);
+                eprintln!("[{}/{}] {}: done before ({:?}), reused", i + 1, points.len(), p.spec.name, summary.status);
                 continue;
             }
         }
-        let summary = run(&p.spec, &p.dir, spec_file.exists())?;
-        trained += 1;
-        let per_run = started.elapsed().as_secs_f64() / trained as f64;
-        let left = points.len() - i - 1;
-        eprintln!(
-            "{prefix}: {} test accuracy {:.2}% in {:.0} s; about {:.1} min left",
-            if summary.status == Status::Diverged { "DIVERGED," } else { "finished," },
-            100.0 * summary.final_test_acc,
-            summary.wall_s,
-            per_run * left as f64 / 60.0
-        );
+        todo.push(p);
+    }
+    let trained = todo.len();
+    if args.jobs > 1 {
+        workers::run_all(&todo, args.jobs)?;
+    } else {
+        for (i, p) in todo.iter().enumerate() {
+            let summary = run(&p.spec, &p.dir, p.dir.join("spec.toml").exists())?;
+            let per_run = started.elapsed().as_secs_f64() / (i + 1) as f64;
+            eprintln!(
+                "[{}/{}] {}: {}; about {:.1} min left",
+                i + 1,
+                todo.len(),
+                p.spec.name,
+                workers::outcome(&summary),
+                per_run * (todo.len() - i - 1) as f64 / 60.0
+            );
+        }
     }
     eprintln!("study {}: trained {trained} runs in {:.1} min", study.study.name, started.elapsed().as_secs_f64() / 60.0);
     report(&study_dir)?;

@@ -4,10 +4,12 @@
 //! accuracy exceeds 93%).
 
 mod aggregate;
+mod figure;
 mod plot;
 mod table;
 
 pub use aggregate::{Curve, Group, RunRef, Stat, group_runs};
+pub use figure::{Panel, Series, Style, xy_figure};
 pub use plot::learning_curves;
 pub use table::{TableRow, summary_table, write_tables};
 

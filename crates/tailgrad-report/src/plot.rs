@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
 
-const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -20,7 +20,7 @@ const PALETTE: [RGBColor; 8] = [
 ];
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/`), so PNG text renders on any machine.
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let font: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");

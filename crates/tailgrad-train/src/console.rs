@@ -41,6 +41,15 @@ impl ConsoleOut {
         }
     }
 
+    /// A one-line notice (not in jsonl mode, whose stdout is for data).
+    pub fn note(&self, line: &str) {
+        match self.mode {
+            Console::Progress => self.bar.println(line),
+            Console::Quiet => eprintln!("{line}"),
+            Console::Jsonl => {}
+        }
+    }
+
     pub fn finish(&self, line: &str) {
         self.bar.finish_and_clear();
         if self.mode != Console::Jsonl {

@@ -5,12 +5,14 @@ pub mod checkpoint;
 pub mod console;
 pub mod metrics;
 pub mod objective;
+pub mod probe;
 pub mod run;
 pub mod sgd;
 pub mod spec;
 pub mod tensorboard;
 
-pub use run::{Backend, Status, Summary, read_summary, train};
+pub use probe::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
+pub use run::{Backend, Prepared, Status, Summary, prepare, read_summary, train};
 pub use spec::{Console, LogSpec, RunSpec, Schedule, SpecError, TrainSpec};
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use crate::checkpoint::{self, Position};
 use crate::console::ConsoleOut;
 use crate::metrics::{MetricRow, MetricsLog};
 use crate::objective::{evaluate, nll_sum_and_correct, read_f32s};
+use crate::probe::{Probe, ProbeContext, ProbeLog};
 use crate::sgd::Sgd;
 use crate::spec::RunSpec;
 use crate::tensorboard::EventWriter;
@@ -58,25 +59,18 @@ pub struct Backend<'a> {
     pub description: &'a str,
 }
 
-/// Train `spec` in `run_dir`. With `resume`, continue from the newest checkpoint there (the
-/// caller passes the spec read back from the run's `spec.toml`). Returns the summary, which
-/// says `diverged` when the divergence guard stopped the run.
-pub fn train(spec: &RunSpec, run_dir: &Path, backend: Backend, resume: bool) -> anyhow::Result<Summary> {
-    let device = backend.device;
-    let t = &spec.train;
-    let checkpoint = if resume { checkpoint::latest(run_dir)? } else { None };
-    if !resume && run_dir.join("spec.toml").exists() {
-        bail!(
-            "{} already holds a run; resume it with `tailgrad train --resume {}` or choose another name",
-            run_dir.display(),
-            run_dir.display()
-        );
-    }
-    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
-    tailgrad_model::tensors_io::write_atomically(&run_dir.join("spec.toml"), spec.to_toml().as_bytes())?;
-    let _ = std::fs::remove_file(run_dir.join("summary.json"));
+/// A run's data on the device and its model spec with sizes taken from the data.
+pub struct Prepared {
+    pub split: tailgrad_data::Split,
+    pub model_spec: tailgrad_model::MlpSpec,
+    pub train_set: DeviceSplit,
+    pub val_set: Option<DeviceSplit>,
+    pub test_set: DeviceSplit,
+}
 
-    // Data, loaded once and kept on the device.
+/// Load `spec`'s data once onto `device` and resolve `model.input` / `model.classes` (0 = from
+/// the data).
+pub fn prepare(spec: &RunSpec, device: &Device) -> anyhow::Result<Prepared> {
     let split = spec.data.load(spec.seed)?;
     let mut model_spec = spec.model.clone();
     if model_spec.input == 0 {
@@ -92,6 +86,35 @@ pub fn train(spec: &RunSpec, run_dir: &Path, backend: Backend, resume: bool) -> 
     let train_set = upload(&split.train);
     let val_set = split.validation.as_ref().map(upload);
     let test_set = upload(&split.test);
+    Ok(Prepared { split, model_spec, train_set, val_set, test_set })
+}
+
+/// Train `spec` in `run_dir`. With `resume`, continue from the newest checkpoint there (the
+/// caller passes the spec read back from the run's `spec.toml`). `probes` are the instruments
+/// built from `spec.probes` (by tailgrad-probe), measured on their cadence. Returns the summary,
+/// which says `diverged` when the divergence guard stopped the run.
+pub fn train(
+    spec: &RunSpec,
+    run_dir: &Path,
+    backend: Backend,
+    resume: bool,
+    probes: &mut [Box<dyn Probe>],
+) -> anyhow::Result<Summary> {
+    let device = backend.device;
+    let t = &spec.train;
+    let checkpoint = if resume { checkpoint::latest(run_dir)? } else { None };
+    if !resume && run_dir.join("spec.toml").exists() {
+        bail!(
+            "{} already holds a run; resume it with `tailgrad train --resume {}` or choose another name",
+            run_dir.display(),
+            run_dir.display()
+        );
+    }
+    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    tailgrad_model::tensors_io::write_atomically(&run_dir.join("spec.toml"), spec.to_toml().as_bytes())?;
+    let _ = std::fs::remove_file(run_dir.join("summary.json"));
+
+    let Prepared { split, model_spec, train_set, val_set, test_set } = prepare(spec, device)?;
 
     // Model and optimizer, fresh or from the checkpoint.
     let train_device = device.clone().autodiff();
@@ -120,6 +143,10 @@ pub fn train(spec: &RunSpec, run_dir: &Path, backend: Backend, resume: bool) -> 
     } else {
         None
     };
+    let resume_step = checkpoint.as_ref().map(|c| c.1.step).or(resume.then_some(0));
+    let probe_logs =
+        probes.iter().map(|p| ProbeLog::open(run_dir, &p.spec().name, resume_step)).collect::<anyhow::Result<Vec<_>>>()?;
+    let flipped = (spec.data.label_noise > 0.0).then_some(split.noise.flipped.as_slice());
     let console = ConsoleOut::new(spec.log.console, &spec.name, total_steps, pos.step);
     let parameters = model.num_params();
 
@@ -139,6 +166,9 @@ pub fn train(spec: &RunSpec, run_dir: &Path, backend: Backend, resume: bool) -> 
         last_row,
         train_time: 0.0,
         train_samples: 0,
+        probes,
+        probe_logs,
+        flipped,
     };
     let outcome = run.train_loop(&mut model, &mut sgd, &train_set)?;
     let (final_loss, final_acc) = run.last_row.as_ref().map_or((f64::NAN, f64::NAN), |r| (r.test_loss, r.test_acc));
@@ -215,9 +245,12 @@ struct Loop<'a> {
     /// Seconds spent in training steps (evaluation excluded) and samples seen, this session.
     train_time: f64,
     train_samples: u64,
+    probes: &'a mut [Box<dyn Probe>],
+    probe_logs: Vec<ProbeLog>,
+    flipped: Option<&'a [bool]>,
 }
 
-impl Loop<'_> {
+impl<'a> Loop<'a> {
     fn wall(&self) -> f64 {
         self.pos.wall_s + self.started.elapsed().as_secs_f64()
     }
@@ -241,6 +274,9 @@ impl Loop<'_> {
             let batches = train_set.batches(t.batch_size) as u64;
             while self.pos.batch < batches && self.pos.step < self.total_steps {
                 let lr = t.schedule.lr(t.lr, self.pos.step as usize, self.steps_per_epoch as usize, self.total_steps as usize);
+                if !self.probes.is_empty() {
+                    self.probes_before_step(model, train_set, lr)?;
+                }
                 let (x, y) = train_set.batch(&order, self.pos.batch as usize, t.batch_size);
                 let b = y.dims()[0];
                 let (nll, correct) = nll_sum_and_correct(model.forward(x), y);
@@ -259,7 +295,11 @@ impl Loop<'_> {
                 segment_samples += b;
                 let eval_due = t.eval_every_steps > 0 && self.pos.step % t.eval_every_steps as u64 == 0;
                 let row_due = last_of_epoch || eval_due || self.pos.step == self.total_steps;
-                if row_due || self.window.losses.len() >= self.spec.log.check_every_steps {
+                let epochs_done = self.pos.epoch + last_of_epoch as u64;
+                let probe_due = self.probes.iter().any(|p| {
+                    p.spec().due(self.pos.step, last_of_epoch, epochs_done, self.pos.step == self.total_steps)
+                });
+                if row_due || probe_due || self.window.losses.len() >= self.spec.log.check_every_steps {
                     if let Some(d) = self.drain_window()? {
                         return Ok(Some(d));
                     }
@@ -274,7 +314,9 @@ impl Loop<'_> {
                     if last_of_epoch {
                         self.pos.epoch += 1;
                         self.pos.batch = 0;
+                        self.stop_if_fitted();
                     }
+                    self.run_probes(model, train_set, last_of_epoch)?;
                     if last_of_epoch || self.pos.step == self.total_steps {
                         self.checkpoint(model, sgd)?;
                     }
@@ -287,6 +329,59 @@ impl Loop<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// `train.stop_at_train_loss`: end the run after an epoch whose mean training loss fell below it.
+    fn stop_if_fitted(&mut self) {
+        let target = self.spec.train.stop_at_train_loss;
+        let fitted = self.last_row.as_ref().and_then(|r| r.train_loss).is_some_and(|l| l < target);
+        if target > 0.0 && fitted && self.pos.step < self.total_steps {
+            self.console.note(&format!("{}: training loss below {target} after epoch {}; stopping", self.spec.name, self.pos.epoch));
+            self.total_steps = self.pos.step;
+        }
+    }
+
+    /// What the probes see now (borrows nothing from `self` beyond the call).
+    fn probe_context<'c>(&self, model: &'c Mlp, train_set: &'c DeviceSplit, lr: f64) -> ProbeContext<'c>
+    where
+        'a: 'c,
+    {
+        ProbeContext {
+            model,
+            train: train_set,
+            test: self.test_set,
+            flipped: self.flipped,
+            step: self.pos.step,
+            epochs_done: self.pos.epoch,
+            total_steps: self.total_steps,
+            lr,
+            batch_size: self.spec.train.batch_size,
+            seed: self.spec.seed,
+            run_dir: self.run_dir,
+        }
+    }
+
+    fn probes_before_step(&mut self, model: &Mlp, train_set: &DeviceSplit, lr: f64) -> anyhow::Result<()> {
+        let ctx = self.probe_context(model, train_set, lr);
+        self.probes.iter_mut().try_for_each(|p| p.before_step(&ctx))
+    }
+
+    /// Measure the probes due after this step and log their results.
+    fn run_probes(&mut self, model: &Mlp, train_set: &DeviceSplit, epoch_end: bool) -> anyhow::Result<()> {
+        let last = self.pos.step == self.total_steps;
+        let epoch = self.pos.step as f64 / self.steps_per_epoch as f64;
+        let ctx = self.probe_context(model, train_set, self.lr());
+        for (probe, log) in self.probes.iter_mut().zip(self.probe_logs.iter_mut()) {
+            if !probe.spec().due(ctx.step, epoch_end, ctx.epochs_done, last) {
+                continue;
+            }
+            let name = probe.spec().name.clone();
+            probe
+                .measure(&ctx)
+                .and_then(|out| log.append(ctx.step, epoch, &out, self.events.as_deref_mut()))
+                .with_context(|| format!("probe `{name}` at step {}", ctx.step))?;
+        }
+        Ok(())
     }
 
     fn histograms_due(&self) -> bool {

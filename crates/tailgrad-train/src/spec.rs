@@ -24,6 +24,9 @@ pub struct RunSpec {
     pub train: TrainSpec,
     #[serde(default)]
     pub log: LogSpec,
+    /// Instruments scheduled during the run (`[[probes]]`, see tailgrad-probe).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::probe::ProbeSpec>,
 }
 
 /// The SGD loop: `v <- mu v + (g + lambda w)`, `w <- w - lr_t v` (plain SGD at mu = 0, the default,
@@ -52,6 +55,10 @@ pub struct TrainSpec {
     /// A training loss above this (or NaN/inf) stops the run as diverged.
     #[serde(default = "default_max_loss")]
     pub max_loss: f64,
+    /// Stop at the end of the first epoch whose mean training loss is below this (0 = off;
+    /// Feng, Zhang & Tu train to a training loss below 1e-3).
+    #[serde(default)]
+    pub stop_at_train_loss: f64,
     /// Keep the newest N epoch checkpoints (plus the best one).
     #[serde(default = "default_keep")]
     pub keep_checkpoints: usize,
@@ -237,6 +244,12 @@ impl RunSpec {
         }
         if !(t.max_loss > 0.0) {
             return invalid("train.max_loss", "must be > 0");
+        }
+        if !(t.stop_at_train_loss >= 0.0 && t.stop_at_train_loss.is_finite()) {
+            return invalid("train.stop_at_train_loss", "must be finite and >= 0");
+        }
+        if let Some(p) = self.probes.iter().find(|p| p.name.is_empty()) {
+            return Err(SpecError::Invalid { field: "probes.name", problem: format!("is empty in {p:?}") });
         }
         if t.keep_checkpoints == 0 {
             return invalid("train.keep_checkpoints", "must be >= 1");

@@ -40,7 +40,7 @@ fn cpu() -> Device {
 }
 
 fn run(spec: &RunSpec, dir: &Path, resume: bool) -> Summary {
-    train(spec, dir, Backend { device: &cpu(), description: "cpu: flex" }, resume).unwrap()
+    train(spec, dir, Backend { device: &cpu(), description: "cpu: flex" }, resume, &mut []).unwrap()
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn loss_falls_on_real_mnist() {
     assert_eq!(read_rows(&tmp.path().join("metrics.csv")).unwrap().len(), 3);
     let again: RunSpec = RunSpec::from_file(&tmp.path().join("spec.toml"), &[]).unwrap();
     assert_eq!(again, small_spec(&[]), "spec.toml reproduces the run's spec");
-    assert!(train(&small_spec(&[]), tmp.path(), Backend { device: &cpu(), description: "" }, false)
+    assert!(train(&small_spec(&[]), tmp.path(), Backend { device: &cpu(), description: "" }, false, &mut [])
         .unwrap_err()
         .to_string()
         .contains("already holds a run"));
@@ -156,7 +156,7 @@ fn wgpu_agrees_with_the_cpu_backend() {
     let spec = small_spec(&["train.max_steps=5", "train.eval_batch=2000", "log.tensorboard=false"]);
     let (on_cpu, on_gpu) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
     run(&spec, on_cpu.path(), false);
-    train(&spec, on_gpu.path(), Backend { device: &gpu.device, description: &gpu.description }, false).unwrap();
+    train(&spec, on_gpu.path(), Backend { device: &gpu.device, description: &gpu.description }, false, &mut []).unwrap();
     let (a, b) = (read_rows(&on_cpu.path().join("metrics.csv")).unwrap(), read_rows(&on_gpu.path().join("metrics.csv")).unwrap());
     assert_eq!(a.len(), 2);
     assert_eq!(b.len(), 2);

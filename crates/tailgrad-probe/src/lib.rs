@@ -1,0 +1,25 @@
+//! Instruments that explain learning: SGD gradient noise, the Feng-Tu variance-flatness relation,
+//! the Hessian spectrum, loss-landscape slices and activity-weight duality.
+//!
+//! Each instrument is a module of pure functions (model, data) -> result struct, tested against
+//! cases with known answers. [`build`] turns a run config's `[[probes]]` entries into
+//! [`tailgrad_train::Probe`]s that the trainer schedules; [`offline`] runs one on a checkpoint.
+//!
+//! burn has no second-order autodiff and no per-sample gradients: Hessian-vector products are
+//! central finite differences of gradients ([`hessian::hvp`]); per-sample gradients of dense
+//! layers are outer products of layer inputs and output gradients ([`noise::LayerTaps`]).
+
+pub mod duality;
+pub mod hessian;
+pub mod linalg;
+pub mod noise;
+pub mod objective;
+pub mod params;
+pub mod probes;
+pub mod slices;
+pub mod variance_flatness;
+
+pub use probes::{NAMES, build, offline};
+
+#[cfg(test)]
+mod tests;

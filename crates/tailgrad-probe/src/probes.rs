@@ -1,0 +1,376 @@
+//! The instruments as schedulable [`Probe`]s, configured by `[[probes]]` entries:
+//!
+//! | name | settings (defaults) | scalars |
+//! |---|---|---|
+//! | `gradient-noise` | `batches` (20), `batch_size` (the run's), `per_sample` (512), `layer` (all) | `b_simple`, `snr`, `alignment`, `amplitude`, ... |
+//! | `hessian` | `layer` (all), `samples` (5000), `top_k` (5), `lanczos_steps` (30), `hutchinson_probes` (20), `slq_probes` (3) | `top1..`, `trace` |
+//! | `slices` | `points` (21), `span` (1.0), `dims` (1), `samples` (5000) | `loss_center`, `loss_edge_mean` |
+//! | `variance-flatness` | `layer` (1), `window_steps` (1000), `directions` (30), `factor` (e), `samples` (0 = all), `noise_batches` (20) | `psi`, `psi_ci95`, `gamma` |
+//! | `duality` | `layer` (1), `test_samples` (2000) | `true_gap`, `estimated_gap`, `hessian_estimate` |
+
+use crate::objective::NetLoss;
+use crate::params::Params;
+use crate::variance_flatness::Trajectory;
+use crate::{duality, hessian, noise, slices, variance_flatness};
+use anyhow::{Context, bail};
+use burn::tensor::Tensor;
+use rand::SeedableRng;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tailgrad_data::DeviceSplit;
+use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
+
+pub const NAMES: [&str; 5] = ["gradient-noise", "hessian", "slices", "variance-flatness", "duality"];
+
+/// The probes of a run config, checked (unknown names or settings are errors naming the entry).
+pub fn build(specs: &[ProbeSpec]) -> anyhow::Result<Vec<Box<dyn Probe>>> {
+    specs.iter().map(build_one).collect()
+}
+
+fn settings<T: DeserializeOwned>(spec: &ProbeSpec) -> anyhow::Result<T> {
+    toml::Value::Table(spec.settings.clone())
+        .try_into()
+        .with_context(|| format!("config: probe `{}` has bad settings", spec.name))
+}
+
+fn build_one(spec: &ProbeSpec) -> anyhow::Result<Box<dyn Probe>> {
+    let spec = spec.clone();
+    let probe: Box<dyn Probe> = match spec.name.as_str() {
+        "gradient-noise" => Box::new(GradientNoise { settings: settings(&spec)?, spec }),
+        "hessian" => Box::new(HessianProbe { settings: settings(&spec)?, spec }),
+        "slices" => Box::new(SlicesProbe { settings: settings(&spec)?, spec }),
+        "variance-flatness" => {
+            let settings: VfSettings = settings(&spec)?;
+            Box::new(VarianceFlatnessProbe { trajectory: None, settings, spec })
+        }
+        "duality" => Box::new(DualityProbe { settings: settings(&spec)?, spec }),
+        other => bail!("config: unknown probe `{other}`; the probes are {}", NAMES.join(", ")),
+    };
+    Ok(probe)
+}
+
+/// Run probe `name` once on `model` (settings from `spec`), outside of training.
+pub fn offline(spec: &ProbeSpec, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+    build_one(spec)?.measure(ctx)
+}
+
+fn record<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("probe results serialize")
+}
+
+/// The first `n` samples of a split (all when `n` is 0 or too large).
+fn head(split: &DeviceSplit, n: usize) -> (Tensor<2>, Tensor<1, burn::tensor::Int>) {
+    split.range(0, if n == 0 { split.len } else { n.min(split.len) })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoiseSettings {
+    #[serde(default = "twenty")]
+    batches: usize,
+    #[serde(default)]
+    batch_size: usize,
+    #[serde(default = "d_per_sample")]
+    per_sample: usize,
+    #[serde(default)]
+    layer: Option<usize>,
+}
+
+fn twenty() -> usize {
+    20
+}
+fn d_per_sample() -> usize {
+    512
+}
+
+struct GradientNoise {
+    spec: ProbeSpec,
+    settings: NoiseSettings,
+}
+
+impl Probe for GradientNoise {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let s = &self.settings;
+        let r = noise::measure(
+            ctx.model,
+            &noise::NoiseInput {
+                data: ctx.train,
+                flipped: ctx.flipped,
+                batch_size: if s.batch_size == 0 { ctx.batch_size } else { s.batch_size },
+                batches: s.batches,
+                params: Params::from_layer(s.layer),
+                directions: &[],
+                lr: ctx.lr,
+                per_sample: s.per_sample,
+                seed: ctx.seed ^ ctx.step,
+            },
+        );
+        let mut scalars = vec![
+            ("b_simple".to_string(), r.b_simple),
+            ("snr".to_string(), r.snr),
+            ("alignment".to_string(), r.all.alignment),
+            ("amplitude".to_string(), r.all.mean_amplitude),
+            ("mean_grad_norm".to_string(), r.all.mean_grad_norm),
+            ("trace_cov".to_string(), r.all.trace_cov),
+            ("per_sample_b_simple".to_string(), r.per_sample_b_simple),
+        ];
+        for (tag, g) in [("clean", &r.clean), ("mislabeled", &r.mislabeled)] {
+            if let Some(g) = g {
+                scalars.push((format!("{tag}_alignment"), g.alignment));
+                scalars.push((format!("{tag}_amplitude"), g.mean_amplitude));
+            }
+        }
+        Ok(ProbeOutput { scalars, record: record(&r) })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HessianSettings {
+    #[serde(default)]
+    layer: Option<usize>,
+    #[serde(default = "five_thousand")]
+    samples: usize,
+    #[serde(default = "d_top")]
+    top_k: usize,
+    #[serde(default = "d_steps")]
+    lanczos_steps: usize,
+    #[serde(default = "twenty")]
+    hutchinson_probes: usize,
+    #[serde(default = "d_slq")]
+    slq_probes: usize,
+}
+
+fn d_top() -> usize {
+    5
+}
+fn d_steps() -> usize {
+    30
+}
+fn d_slq() -> usize {
+    3
+}
+
+fn five_thousand() -> usize {
+    5000
+}
+
+struct HessianProbe {
+    spec: ProbeSpec,
+    settings: HessianSettings,
+}
+
+impl Probe for HessianProbe {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let s = &self.settings;
+        let (x, y) = head(ctx.train, s.samples);
+        let params = Params::from_layer(s.layer);
+        let mut obj = NetLoss::on(ctx.model.clone(), x, y, params, 10_000);
+        let w = obj.point();
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(ctx.seed ^ ctx.step);
+        let settings = hessian::SpectrumSpec {
+            top_k: s.top_k,
+            lanczos_steps: s.lanczos_steps,
+            hutchinson_probes: s.hutchinson_probes,
+            slq_probes: s.slq_probes,
+        };
+        let spec = hessian::spectrum(&mut obj, &w, &settings, &mut rng);
+        let mut scalars: Vec<(String, f64)> =
+            spec.top.iter().enumerate().map(|(i, v)| (format!("top{}", i + 1), *v)).collect();
+        scalars.push(("trace".into(), spec.trace));
+        Ok(ProbeOutput { scalars, record: record(&spec) })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SliceSettings {
+    #[serde(default = "d_points")]
+    points: usize,
+    #[serde(default = "d_span")]
+    span: f64,
+    #[serde(default = "d_dims")]
+    dims: usize,
+    #[serde(default = "five_thousand")]
+    samples: usize,
+}
+
+fn d_points() -> usize {
+    21
+}
+fn d_span() -> f64 {
+    1.0
+}
+fn d_dims() -> usize {
+    1
+}
+
+struct SlicesProbe {
+    spec: ProbeSpec,
+    settings: SliceSettings,
+}
+
+impl Probe for SlicesProbe {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let s = &self.settings;
+        if !(1..=2).contains(&s.dims) {
+            bail!("config: probe `slices`: `dims` must be 1 or 2");
+        }
+        let (x, y) = head(ctx.train, s.samples);
+        let mut obj = NetLoss::on(ctx.model.clone(), x, y, Params::All, 10_000);
+        let w = obj.point();
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(ctx.seed ^ ctx.step);
+        let d1 = slices::filter_normalized(ctx.model, &mut rng);
+        let d2 = (s.dims == 2).then(|| slices::filter_normalized(ctx.model, &mut rng));
+        let grid = slices::grid(s.span, s.points);
+        let slice = slices::slice(&mut obj, &w, &d1, d2.as_deref(), &grid, &grid);
+        let center = slice.loss[slice.loss.len() / 2];
+        let edges = if s.dims == 1 { vec![slice.loss[0], slice.loss[slice.loss.len() - 1]] } else { vec![slice.loss[0], *slice.loss.last().expect("grid")] };
+        let scalars = vec![("loss_center".into(), center), ("loss_edge_mean".into(), edges.iter().sum::<f64>() / edges.len() as f64)];
+        Ok(ProbeOutput { scalars, record: record(&slice) })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VfSettings {
+    #[serde(default = "one")]
+    layer: usize,
+    #[serde(default = "d_window")]
+    window_steps: u64,
+    #[serde(default = "d_dirs")]
+    directions: usize,
+    #[serde(default = "d_factor")]
+    factor: f64,
+    #[serde(default)]
+    samples: usize,
+    #[serde(default = "twenty")]
+    noise_batches: usize,
+}
+
+fn one() -> usize {
+    1
+}
+fn d_window() -> u64 {
+    1000
+}
+fn d_dirs() -> usize {
+    30
+}
+fn d_factor() -> f64 {
+    std::f64::consts::E
+}
+
+/// Records `layer`'s weights before each of the last `window_steps` steps, then (at the end)
+/// PCA + flatness. The trajectory is saved to `probes/trajectory-layer<l>.bin` so the analysis
+/// can be re-run offline (`tailgrad probe RUN --probe variance-flatness`).
+struct VarianceFlatnessProbe {
+    spec: ProbeSpec,
+    settings: VfSettings,
+    trajectory: Option<Trajectory>,
+}
+
+impl VarianceFlatnessProbe {
+    fn path(&self, ctx: &ProbeContext) -> std::path::PathBuf {
+        ctx.run_dir.join("probes").join(format!("trajectory-layer{}.bin", self.settings.layer))
+    }
+}
+
+impl Probe for VarianceFlatnessProbe {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn before_step(&mut self, ctx: &ProbeContext) -> anyhow::Result<()> {
+        if ctx.step + self.settings.window_steps >= ctx.total_steps {
+            let w = Params::Layer(self.settings.layer).get(ctx.model);
+            self.trajectory.get_or_insert_with(|| Trajectory::new(w.len())).push(&w);
+        }
+        Ok(())
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let s = &self.settings;
+        let traj = match self.trajectory.take() {
+            Some(t) => {
+                t.save(&self.path(ctx))?;
+                t
+            }
+            None => Trajectory::load(&self.path(ctx)).context("no weight trajectory recorded in this run (schedule the probe during training)")?,
+        };
+        if traj.len() < 3 {
+            bail!("variance-flatness: only {} snapshots recorded; raise `window_steps`", traj.len());
+        }
+        let params = Params::Layer(s.layer);
+        let (x, y) = head(ctx.train, s.samples);
+        let mut obj = NetLoss::on(ctx.model.clone(), x, y, params, 10_000);
+        let w0 = obj.point();
+        let vf = variance_flatness::analyse(&mut obj, &w0, &traj, s.layer, s.directions, s.factor, ctx.seed);
+        let dirs = variance_flatness::pca(&traj, s.directions, ctx.seed).directions;
+        let noise = noise::measure(
+            ctx.model,
+            &noise::NoiseInput {
+                data: ctx.train,
+                flipped: ctx.flipped,
+                batch_size: ctx.batch_size,
+                batches: s.noise_batches,
+                params,
+                directions: &dirs,
+                lr: ctx.lr,
+                per_sample: 0,
+                seed: ctx.seed ^ ctx.step,
+            },
+        );
+        let scalars = vec![("psi".into(), vf.psi), ("psi_ci95".into(), vf.psi_ci95), ("gamma".into(), vf.gamma)];
+        let mut rec = record(&vf);
+        rec["temperature"] = record(&noise.direction_temperature);
+        Ok(ProbeOutput { scalars, record: rec })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DualitySettings {
+    #[serde(default = "one")]
+    layer: usize,
+    #[serde(default = "d_test")]
+    test_samples: usize,
+}
+
+fn d_test() -> usize {
+    2000
+}
+
+struct DualityProbe {
+    spec: ProbeSpec,
+    settings: DualitySettings,
+}
+
+impl Probe for DualityProbe {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let r = duality::decompose(ctx.model, ctx.train, ctx.test, self.settings.layer, self.settings.test_samples);
+        let scalars = vec![
+            ("true_gap".into(), r.true_gap),
+            ("matched_gap".into(), r.matched_gap),
+            ("estimated_gap".into(), r.estimated_gap),
+            ("hessian_estimate".into(), r.hessian_estimate),
+        ];
+        Ok(ProbeOutput { scalars, record: record(&r) })
+    }
+}

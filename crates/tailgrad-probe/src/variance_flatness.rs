@@ -1,0 +1,224 @@
+//! The inverse variance-flatness relation (Feng & Tu, PNAS 2021, "The inverse variance-flatness
+//! relation in stochastic gradient descent is critical for finding flat minima").
+//!
+//! 1. Record one layer's weights before every SGD step over a window late in training
+//!    ([`Trajectory`]).
+//! 2. Centered PCA of the trajectory: variances `sigma_i^2` and unit directions `p_i`
+//!    ([`pca`]; Lanczos on the implicit covariance `C v = X_c^T (X_c v) / T`, so the `D x D`
+//!    matrix is never formed).
+//! 3. Flatness along `p_i` from the final weights `w0`: `F_i = theta_r - theta_l`, where
+//!    `L(w0 + theta p_i) = e L(w0)` (full training-set loss; bracketing by doubling, then
+//!    bisection) ([`flatness`]).
+//! 4. Fits `sigma_i^2 ~ F_i^(-psi)` over i >= 2 (direction 1 is the drift mode) and
+//!    `sigma_i^2 ~ i^(-gamma)`. The paper reports psi > 0 (an *inverse* relation; equilibrium
+//!    physics would give the opposite sign), about 4 on MNIST (?), and gamma ~ 2-3.
+
+use crate::linalg::{self, LineFit, fit_line};
+use crate::objective::Objective;
+use anyhow::{Context, bail};
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// `T` snapshots of a `dim`-vector (row-major f32).
+#[derive(Clone, Debug, Default)]
+pub struct Trajectory {
+    pub dim: usize,
+    pub snapshots: Vec<f32>,
+}
+
+const MAGIC: &[u8; 8] = b"TGTRAJ1\0";
+
+impl Trajectory {
+    pub fn new(dim: usize) -> Self {
+        Self { dim, snapshots: Vec::new() }
+    }
+
+    pub fn push(&mut self, w: &[f64]) {
+        assert_eq!(w.len(), self.dim, "snapshot has the wrong length");
+        self.snapshots.extend(w.iter().map(|&v| v as f32));
+    }
+
+    pub fn len(&self) -> usize {
+        self.snapshots.len() / self.dim.max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Raw file: magic `TGTRAJ1\0`, dim and count as u64 little-endian, then f32 little-endian.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let mut bytes = Vec::with_capacity(24 + 4 * self.snapshots.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(self.dim as u64).to_le_bytes());
+        bytes.extend_from_slice(&(self.len() as u64).to_le_bytes());
+        self.snapshots.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+        let tmp = path.with_extension("partial");
+        std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(&bytes))
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .with_context(|| format!("reading {}", path.display()))?;
+        if bytes.len() < 24 || &bytes[..8] != MAGIC {
+            bail!("{}: not a tailgrad trajectory (expected the magic TGTRAJ1)", path.display());
+        }
+        let dim = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
+        let count = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")) as usize;
+        let body = &bytes[24..];
+        if body.len() != 4 * dim * count {
+            bail!("{}: header says {count} x {dim} values but the file holds {} bytes of data", path.display(), body.len());
+        }
+        let snapshots = body.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+        Ok(Self { dim, snapshots })
+    }
+}
+
+/// Leading principal components of a trajectory.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pca {
+    pub mean: Vec<f64>,
+    /// `sigma_i^2`, descending.
+    pub variances: Vec<f64>,
+    pub directions: Vec<Vec<f64>>,
+    /// `tr C`: the total variance, so `variances / total` is the explained fraction.
+    pub total_variance: f64,
+}
+
+/// The top-`k` principal components of `traj` (covariance normalized by T).
+pub fn pca(traj: &Trajectory, k: usize, seed: u64) -> Pca {
+    let (t, d) = (traj.len(), traj.dim);
+    assert!(t >= 2, "PCA needs at least two snapshots");
+    let mut mean = vec![0.0; d];
+    for row in traj.snapshots.chunks(d) {
+        mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64);
+    }
+    mean.iter_mut().for_each(|m| *m /= t as f64);
+    let centered: Vec<f64> =
+        traj.snapshots.chunks(d).flat_map(|row| row.iter().zip(&mean).map(|(&v, m)| v as f64 - m)).collect();
+    let total_variance = centered.iter().map(|x| x * x).sum::<f64>() / t as f64;
+    let mut op = |v: &[f64]| {
+        let mut out = vec![0.0; d];
+        for row in centered.chunks(d) {
+            let c = linalg::dot(row, v) / t as f64;
+            linalg::axpy(c, row, &mut out);
+        }
+        out
+    };
+    let k = k.min(d).min(t - 1);
+    let steps = (3 * k).max(k + 40).min(d);
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let (variances, directions) = linalg::top_eigenpairs(&mut op, d, k, steps, &mut rng);
+    Pca { mean, variances, directions, total_variance }
+}
+
+/// Where the loss along `dir` from `w0` first reaches `factor * L(w0)` on each side.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Flatness {
+    pub theta_left: f64,
+    pub theta_right: f64,
+    /// `F = theta_right - theta_left` (infinite when the loss never rises enough).
+    pub width: f64,
+}
+
+/// `F` along unit direction `dir` (relative bisection tolerance `tol`).
+pub fn flatness(obj: &mut dyn Objective, w0: &[f64], l0: f64, dir: &[f64], factor: f64, tol: f64) -> Flatness {
+    let target = factor * l0;
+    let mut loss_at = |theta: f64| {
+        let w: Vec<f64> = w0.iter().zip(dir).map(|(a, b)| a + theta * b).collect();
+        obj.value(&w)
+    };
+    let mut crossing = |sign: f64| -> f64 {
+        let (mut lo, mut hi) = (0.0, 1e-2);
+        let mut doublings = 0;
+        while loss_at(sign * hi) < target {
+            lo = hi;
+            hi *= 2.0;
+            doublings += 1;
+            if doublings > 40 {
+                return f64::INFINITY;
+            }
+        }
+        while (hi - lo) > tol * hi {
+            let mid = 0.5 * (lo + hi);
+            if loss_at(sign * mid) < target { lo = mid } else { hi = mid }
+        }
+        0.5 * (lo + hi)
+    };
+    let right = crossing(1.0);
+    let left = -crossing(-1.0);
+    Flatness { theta_left: left, theta_right: right, width: right - left }
+}
+
+/// The probe's result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VarianceFlatness {
+    pub layer: usize,
+    pub snapshots: usize,
+    pub loss0: f64,
+    pub factor: f64,
+    pub variances: Vec<f64>,
+    pub explained_fraction: Vec<f64>,
+    pub flatness: Vec<Flatness>,
+    /// `log sigma^2 = c - psi log F` over directions 2..k: `psi = -slope`.
+    pub psi: f64,
+    pub psi_ci95: f64,
+    pub psi_fit: Option<LineFit>,
+    /// `log sigma^2 = c - gamma log i` over directions 1..k.
+    pub gamma: f64,
+    pub gamma_fit: Option<LineFit>,
+}
+
+/// PCA of `traj` then flatness along its top `k` directions around `w0` (the final weights of
+/// the same layer, on the full-training-set loss `obj`).
+pub fn analyse(
+    obj: &mut dyn Objective,
+    w0: &[f64],
+    traj: &Trajectory,
+    layer: usize,
+    k: usize,
+    factor: f64,
+    seed: u64,
+) -> VarianceFlatness {
+    let p = pca(traj, k, seed);
+    let loss0 = obj.value(w0);
+    let flat: Vec<Flatness> = p.directions.iter().map(|d| flatness(obj, w0, loss0, d, factor, 1e-2)).collect();
+    let pairs: Vec<(f64, f64)> = flat
+        .iter()
+        .zip(&p.variances)
+        .skip(1)
+        .filter(|(f, v)| f.width.is_finite() && **v > 0.0)
+        .map(|(f, v)| (f.width.ln(), v.ln()))
+        .collect();
+    let psi_fit = (pairs.len() >= 3).then(|| {
+        let (x, y): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+        fit_line(&x, &y)
+    });
+    let ranks: Vec<(f64, f64)> =
+        p.variances.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(i, v)| (((i + 1) as f64).ln(), v.ln())).collect();
+    let gamma_fit = (ranks.len() >= 3).then(|| {
+        let (x, y): (Vec<f64>, Vec<f64>) = ranks.into_iter().unzip();
+        fit_line(&x, &y)
+    });
+    VarianceFlatness {
+        layer,
+        snapshots: traj.len(),
+        loss0,
+        factor,
+        explained_fraction: p.variances.iter().map(|v| v / p.total_variance).collect(),
+        variances: p.variances,
+        flatness: flat,
+        psi: psi_fit.as_ref().map_or(f64::NAN, |f| -f.slope),
+        psi_ci95: psi_fit.as_ref().map_or(f64::NAN, |f| f.slope_ci95),
+        psi_fit,
+        gamma: gamma_fit.as_ref().map_or(f64::NAN, |f| -f.slope),
+        gamma_fit,
+    }
+}
