@@ -217,7 +217,7 @@ fn divergence_stops_cleanly_and_keeps_the_last_good_checkpoint() {
 
 #[test]
 fn every_command_has_help_and_bad_configs_are_named() {
-    for cmd in [&["--help"][..], &["train", "--help"], &["compare", "--help"], &["report", "--help"], &["probe", "--help"], &["data", "fetch", "--help"], &["data", "verify", "--help"], &["devices", "--help"]] {
+    for cmd in [&["--help"][..], &["train", "--help"], &["compare", "--help"], &["sweep", "--help"], &["report", "--help"], &["probe", "--help"], &["data", "fetch", "--help"], &["data", "verify", "--help"], &["devices", "--help"]] {
         let out = ok(tailgrad().args(cmd).output().unwrap());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: tailgrad"), "{cmd:?}");
     }
@@ -314,4 +314,99 @@ samples = 500
     let out = tailgrad().args(["probe"]).arg(&run).args(["--probe", "hesian"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown probe `hesian`; the probes are gradient-noise, hessian"));
+}
+
+/// A 2 x 2 grid (alpha x sigma_w), one seed, on 100 images per class.
+fn small_study_args(name: &str) -> Vec<String> {
+    [
+        "experiments/gauss_vs_levy_mnist.toml",
+        "--set",
+        &format!("study.name={name}"),
+        "--set",
+        "study.seeds=[0]",
+        "--set",
+        "study.alpha=[1.5, 2.0]",
+        "--set",
+        "study.sigma_w=[0.5, 1.0]",
+        "--set",
+        "run.data.train_per_class=100",
+        "--set",
+        "run.model.depth=2",
+        "--set",
+        "run.model.width=64",
+        "--set",
+        "run.train.epochs=3",
+        "--set",
+        "run.train.batch_size=50",
+        "--set",
+        "run.train.lr=0.05",
+        "--backend",
+        "cpu",
+        "--console",
+        "quiet",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn sweep_with_two_workers_resumes_after_being_killed() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tailgrad_testkit::TempDir::new();
+    let args = small_study_args("sweep2");
+    let study = tmp.path().join("sweep2");
+    let mut child = tailgrad().arg("sweep").args(&args).args(["-j", "2", "--runs-dir"]).arg(tmp.path()).process_group(0).spawn().unwrap();
+    let started = Instant::now();
+    // Kill the whole process group (the study and its workers) once the first run has finished.
+    while !(std::fs::read_dir(&study).map_or(false, |d| d.flatten().any(|c| c.path().join("seed0/summary.json").exists()))) {
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended before it could be killed");
+        assert!(started.elapsed() < Duration::from_secs(300), "no run finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // `--` so that the negative number is read as a process group, not as an option.
+    let killed = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status().unwrap();
+    assert!(killed.success());
+    child.wait().unwrap();
+    let finished_before = ["a1.5_s0.5", "a2_s0.5", "a1.5_s1", "a2_s1"].iter().filter(|c| study.join(c).join("seed0/summary.json").exists()).count();
+    assert!((1..4).contains(&finished_before), "{finished_before} runs finished before the kill");
+
+    let out = ok(tailgrad().arg("sweep").args(&args).args(["-j", "2", "--runs-dir"]).arg(tmp.path()).output().unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("reused").count(), finished_before, "{stderr}");
+    assert!(stderr.contains("on 2 workers"), "{stderr}");
+    for cell in ["a1.5_s0.5", "a2_s0.5", "a1.5_s1", "a2_s1"] {
+        let run = study.join(cell).join("seed0");
+        let epochs: Vec<f64> = rows(&run.join("metrics.csv")).iter().map(|r| r[1].parse().unwrap()).collect();
+        assert_eq!(epochs, [0.0, 1.0, 2.0, 3.0], "{cell}: one row per epoch, none lost or repeated");
+    }
+    for f in ["phase_diagram.png", "phase_diagram.svg", "table.csv"] {
+        assert!(study.join("report").join(f).is_file(), "missing report/{f}");
+    }
+}
+
+#[test]
+fn slurm_array_script_runs_grid_points_and_report_merges_partial_results() {
+    let tmp = tailgrad_testkit::TempDir::new();
+    let args = small_study_args("slurm");
+    ok(tailgrad().arg("compare").args(&args).args(["--emit", "slurm", "--runs-dir"]).arg(tmp.path()).output().unwrap());
+    let study = tmp.path().join("slurm");
+    let script = study.join("sweep.slurm");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("#SBATCH --array=0-3") && text.contains("--task \"$SLURM_ARRAY_TASK_ID\""), "{text}");
+    assert!(Command::new("bash").arg("-n").arg(&script).status().unwrap().success(), "the script parses");
+    assert!(!study.join("a1.5_s0.5").exists(), "--emit trains nothing");
+    // Two array tasks, run as Slurm would (the #SBATCH lines are comments to bash).
+    for task in ["0", "3"] {
+        let out = Command::new("bash").arg(&script).env("SLURM_ARRAY_TASK_ID", task).env("TAILGRAD_DATA", repo().join("datasets")).output().unwrap();
+        assert!(out.status.success(), "task {task}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // Grid order is sigma_w-major: task 0 = (sigma 0.5, alpha 1.5), task 3 = (sigma 1, alpha 2).
+    assert!(study.join("a1.5_s0.5/seed0/summary.json").is_file() && study.join("a2_s1/seed0/summary.json").is_file());
+    assert!(!study.join("a2_s0.5/seed0").exists());
+    let out = ok(tailgrad().arg("report").arg(&study).output().unwrap());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("report: 2 runs of 4"));
+    assert_eq!(rows(&study.join("report/table.csv")).len(), 2);
+    let out = tailgrad().arg("compare").args(&args).args(["--task", "4", "--runs-dir"]).arg(tmp.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--task 4: the study has 4 grid points"));
 }

@@ -21,7 +21,9 @@ struct Cli {
 enum Command {
     /// Train one network (a config file, or resume a run directory).
     Train(TrainArgs),
-    /// Train a study's grid of init laws x seeds on the same data and schedule, then report.
+    /// Train a study's grid of init laws x seeds on the same data and schedule, then report
+    /// (alias: sweep; `--jobs N` local workers, `--emit slurm` for a cluster).
+    #[command(alias = "sweep")]
     Compare(CompareArgs),
     /// Rebuild a study's report (figure and tables) from its run directories, or a run's probe
     /// figures (RUN_DIR/report/) from its probes/*.json.
@@ -100,9 +102,17 @@ struct CompareArgs {
     /// A study file (TOML) [default: experiments/gauss_vs_levy_mnist.toml, else the built-in copy].
     study: Option<PathBuf>,
     /// Train this many runs at once, each in its own `tailgrad train` process (its log in
-    /// RUN_DIR/train.log); the CPU's threads are shared out among them.
-    #[arg(long, short = 'j', default_value_t = 1)]
-    jobs: usize,
+    /// RUN_DIR/train.log); the CPU's threads are shared out among them. Default: one per CPU
+    /// core on the CPU backend (burn's CPU backend keeps about one core busy per run), one on a GPU.
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// Write a Slurm job-array script (one array task per grid point) to STUDY_DIR/sweep.slurm
+    /// instead of training.
+    #[arg(long, value_name = "slurm")]
+    emit: Option<String>,
+    /// Train only grid point K (0-based; what each Slurm array task runs); no report.
+    #[arg(long, value_name = "K")]
+    task: Option<usize>,
     #[command(flatten)]
     common: Common,
 }

@@ -57,6 +57,14 @@ fn label(x: f64) -> String {
     format!("{x}")
 }
 
+fn series_label(alpha: f64) -> String {
+    if alpha == 2.0 { "alpha = 2 (Gaussian)".to_string() } else { format!("alpha = {}", label(alpha)) }
+}
+
+fn panel_label(sigma: f64) -> String {
+    format!("sigma_w = {}", label(sigma))
+}
+
 fn expand(study: &StudyFile, study_dir: &Path, origin: &str) -> anyhow::Result<Vec<Point>> {
     let s = &study.study;
     if s.seeds.is_empty() || s.alpha.is_empty() || s.sigma_w.is_empty() {
@@ -75,12 +83,11 @@ fn expand(study: &StudyFile, study_dir: &Path, origin: &str) -> anyhow::Result<V
                     format!("model.init.sigma_w={sigma}"),
                 ];
                 let spec = RunSpec::from_table(study.run.clone(), &overrides, origin)?;
-                let series = if alpha == 2.0 { "alpha = 2 (Gaussian)".to_string() } else { format!("alpha = {}", label(alpha)) };
                 let dir = study_dir.join(&cell).join(format!("seed{seed}"));
                 points.push(Point {
                     spec,
                     dir: dir.clone(),
-                    reference: RunRef { dir, panel: format!("sigma_w = {}", label(sigma)), series, seed },
+                    reference: RunRef { dir, panel: panel_label(sigma), series: series_label(alpha), seed },
                 });
             }
         }
@@ -109,7 +116,25 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let points = expand(&study, &study_dir, &origin)?;
     std::fs::create_dir_all(&study_dir)?;
     let resolved = toml::to_string(&study)?;
-    std::fs::write(study_dir.join("study.toml"), &resolved)?;
+    tailgrad_model::tensors_io::write_atomically(&study_dir.join("study.toml"), resolved.as_bytes())?;
+    if let Some(kind) = &args.emit {
+        if kind != "slurm" {
+            bail!("--emit {kind}: the only format is `slurm`");
+        }
+        let script = slurm_script(&study.study.name, &study_dir, &args.common.runs_dir, points.len())?;
+        eprintln!("wrote {} ({} array tasks); submit it with `sbatch {}`, then run `tailgrad report {}`", script.display(), points.len(), script.display(), study_dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(k) = args.task {
+        let p = points.get(k).with_context(|| format!("--task {k}: the study has {} grid points (0..{})", points.len(), points.len()))?;
+        if read_summary(&p.dir).is_ok() {
+            eprintln!("{}: done before, reused", p.spec.name);
+        } else {
+            let summary = run(&p.spec, &p.dir, p.dir.join("spec.toml").exists())?;
+            eprintln!("{}: {}", p.spec.name, workers::outcome(&summary));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let t = &points[0].spec.train;
     eprintln!(
         "study {}: {} runs ({} alpha x {} sigma_w x {} seeds), {} epochs each on {} -> {}",
@@ -142,8 +167,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         todo.push(p);
     }
     let trained = todo.len();
-    if args.jobs > 1 {
-        workers::run_all(&todo, args.jobs)?;
+    let jobs = args.jobs.unwrap_or_else(|| workers::default_jobs(points[0].spec.backend)).min(todo.len()).max(1);
+    if jobs > 1 {
+        workers::run_all(&todo, jobs)?;
     } else {
         for (i, p) in todo.iter().enumerate() {
             let summary = run(&p.spec, &p.dir, p.dir.join("spec.toml").exists())?;
@@ -187,16 +213,77 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
         study.study.seeds.len()
     );
     learning_curves(&groups, &title, &out, "learning_curves")?;
+    if study.study.alpha.len() >= 2 && study.study.sigma_w.len() >= 2 {
+        phase_diagram(&study.study, &groups, first.train.epochs, &out)?;
+    }
     let md = write_tables(&summary_table(&groups, &study.study.thresholds), &out)?;
     println!("{md}");
     if !study.study.expectation.is_empty() {
         println!("Expected from the literature: {}", study.study.expectation);
     }
     eprintln!(
-        "report: {} runs of {} -> {}/{{learning_curves.png, learning_curves.svg, table.md, table.csv}}",
+        "report: {} runs of {} -> {}/{{learning_curves.png|svg, table.md|csv, phase_diagram.png|svg for 2-D grids}}",
         done.len(),
         points.len(),
         out.display()
     );
     Ok(())
+}
+
+/// Heat maps over (alpha, sigma_w): mean final test accuracy and mean epochs to the threshold
+/// nearest 93% (Qu et al.'s speed measure; a seed that never gets there counts as the run's
+/// epoch budget, as the paper counts 650).
+fn phase_diagram(s: &StudySpec, groups: &[tailgrad_report::Group], epochs: usize, out: &Path) -> anyhow::Result<()> {
+    let threshold = s.thresholds.iter().copied().min_by(|a, b| (a - 0.93).abs().total_cmp(&(b - 0.93).abs())).unwrap_or(0.93);
+    let cell = |alpha: f64, sigma: f64| groups.iter().find(|g| g.series == series_label(alpha) && g.panel == panel_label(sigma));
+    let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let grid = |f: &dyn Fn(&tailgrad_report::Group) -> Option<f64>| -> Vec<Vec<Option<f64>>> {
+        s.alpha.iter().map(|&a| s.sigma_w.iter().map(|&sg| cell(a, sg).and_then(f)).collect()).collect()
+    };
+    let acc = grid(&|g| mean(g.runs.iter().map(|(_, _, r)| r.final_test_acc).filter(|v| v.is_finite()).collect()));
+    let speed = grid(&|g| mean(g.epochs_to(threshold).into_iter().map(|e| e.unwrap_or(epochs as f64)).collect()));
+    let panels = [
+        tailgrad_report::HeatPanel { title: "final test accuracy (%)".into(), values: acc, label: |v| format!("{:.1}", 100.0 * v) },
+        tailgrad_report::HeatPanel {
+            title: format!("epochs to {:.0}% ({epochs} = never)", 100.0 * threshold),
+            values: speed,
+            label: |v| format!("{v:.1}"),
+        },
+    ];
+    let rows: Vec<String> = s.alpha.iter().map(|a| label(*a)).collect();
+    let cols: Vec<String> = s.sigma_w.iter().map(|x| label(*x)).collect();
+    tailgrad_report::heat_maps(&panels, ("alpha", &rows), ("sigma_w", &cols), &format!("{}: phase diagram (mean over seeds)", s.name), out, "phase_diagram")
+}
+
+/// A Slurm job-array script: array task K runs grid point K (`tailgrad compare STUDY --task K`)
+/// with absolute paths, so a cluster runs it unchanged from a shared filesystem.
+fn slurm_script(name: &str, study_dir: &Path, runs_dir: &Path, points: usize) -> anyhow::Result<PathBuf> {
+    let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("resolving {}", p.display()));
+    let (study_dir, runs_dir, cwd) = (abs(study_dir)?, abs(runs_dir)?, std::env::current_dir()?);
+    let exe = std::env::current_exe().context("finding the tailgrad executable")?;
+    let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let text = format!(
+        "#!/bin/bash\n\
+         # Slurm job array for the tailgrad study `{name}`: one array task per grid point ({points} points).\n\
+         # Submit: sbatch {script}\n\
+         # Each task trains one run directory (resumable; finished runs are skipped); when all are done:\n\
+         #   tailgrad report {study}\n\
+         #SBATCH --job-name=tailgrad-{name}\n\
+         #SBATCH --array=0-{last}\n\
+         #SBATCH --cpus-per-task=2\n\
+         #SBATCH --output={study_raw}/slurm-%A_%a.out\n\
+         set -euo pipefail\n\
+         cd {cwd}\n\
+         exec {exe} compare {study}/study.toml --runs-dir {runs} --task \"$SLURM_ARRAY_TASK_ID\"\n",
+        last = points - 1,
+        script = quote(&study_dir.join("sweep.slurm")),
+        study = quote(&study_dir),
+        study_raw = study_dir.display(),
+        cwd = quote(&cwd),
+        exe = quote(&exe),
+        runs = quote(&runs_dir),
+    );
+    let path = study_dir.join("sweep.slurm");
+    tailgrad_model::tensors_io::write_atomically(&path, text.as_bytes())?;
+    Ok(path)
 }

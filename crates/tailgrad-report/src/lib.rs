@@ -5,11 +5,13 @@
 
 mod aggregate;
 mod figure;
+mod heatmap;
 mod plot;
 mod table;
 
 pub use aggregate::{Curve, Group, RunRef, Stat, group_runs};
 pub use figure::{Panel, Series, Style, xy_figure};
+pub use heatmap::{HeatPanel, heat_maps};
 pub use plot::learning_curves;
 pub use table::{TableRow, summary_table, write_tables};
 

@@ -1,0 +1,109 @@
+//! Heat maps over a 2-D grid (e.g. the (alpha, sigma_w) phase diagram of Qu, Wardak & Gong):
+//! one panel per quantity, cells coloured on a viridis-like scale and labelled with their value.
+
+use crate::plot::register_font;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::path::Path;
+
+/// One quantity over the grid: `values[row][col]` (None = no data, drawn grey).
+pub struct HeatPanel {
+    pub title: String,
+    pub values: Vec<Vec<Option<f64>>>,
+    /// How a cell's value is printed.
+    pub label: fn(f64) -> String,
+}
+
+/// Anchors of the viridis colour map (matplotlib's, at 0, 1/4, 1/2, 3/4, 1).
+const VIRIDIS: [(f64, f64, f64); 5] =
+    [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
+
+fn viridis(t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0) * 4.0;
+    let i = (t.floor() as usize).min(3);
+    let f = t - i as f64;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Write `<stem>.png` and `<stem>.svg`: rows labelled by `row_labels` (bottom to top), columns by
+/// `col_labels`.
+pub fn heat_maps(
+    panels: &[HeatPanel],
+    (row_name, row_labels): (&str, &[String]),
+    (col_name, col_labels): (&str, &[String]),
+    title: &str,
+    dir: &Path,
+    stem: &str,
+) -> anyhow::Result<()> {
+    register_font();
+    let size = (520 * panels.len().max(1) as u32, 480);
+    let png = dir.join(format!("{stem}.png"));
+    draw(BitMapBackend::new(&png, size).into_drawing_area(), panels, (row_name, row_labels), (col_name, col_labels), title)?;
+    let svg = dir.join(format!("{stem}.svg"));
+    draw(SVGBackend::new(&svg, size).into_drawing_area(), panels, (row_name, row_labels), (col_name, col_labels), title)?;
+    Ok(())
+}
+
+/// Grid labels sit at the centres of the cells.
+fn centre_label(v: &SegmentValue<usize>, labels: &[String]) -> String {
+    match v {
+        SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    panels: &[HeatPanel],
+    (row_name, rows): (&str, &[String]),
+    (col_name, cols): (&str, &[String]),
+    title: &str,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 18))?;
+    for (area, panel) in root.split_evenly((1, panels.len().max(1))).iter().zip(panels) {
+        let finite: Vec<f64> = panel.values.iter().flatten().flatten().copied().filter(|v| v.is_finite()).collect();
+        let (lo, hi) = finite.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.title, ("sans-serif", 15))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            // A segmented range `0..n` has n + 1 segments: the last index is n - 1.
+            .build_cartesian_2d((0..cols.len().max(1) - 1).into_segmented(), (0..rows.len().max(1) - 1).into_segmented())?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(cols.len())
+            .y_labels(rows.len())
+            .x_label_formatter(&|v| centre_label(v, cols))
+            .y_label_formatter(&|v| centre_label(v, rows))
+            .x_desc(col_name)
+            .y_desc(row_name)
+            .draw()?;
+        for (r, row) in panel.values.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let color = match v {
+                    Some(v) if v.is_finite() => viridis(if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }),
+                    _ => RGBColor(200, 200, 200),
+                };
+                let corners = [(SegmentValue::Exact(c), SegmentValue::Exact(r)), (SegmentValue::Exact(c + 1), SegmentValue::Exact(r + 1))];
+                chart.draw_series(std::iter::once(Rectangle::new(corners, color.filled())))?;
+                let text = v.map_or("-".to_string(), panel.label);
+                let dark = matches!(v, Some(x) if x.is_finite() && hi > lo && (x - lo) / (hi - lo) < 0.6);
+                let style = ("sans-serif", 14)
+                    .into_font()
+                    .color(if dark { &WHITE } else { &BLACK })
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                chart.draw_series(std::iter::once(Text::new(text, (SegmentValue::CenterOf(c), SegmentValue::CenterOf(r)), style)))?;
+            }
+        }
+    }
+    root.present()?;
+    Ok(())
+}
