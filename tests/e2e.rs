@@ -217,7 +217,7 @@ fn divergence_stops_cleanly_and_keeps_the_last_good_checkpoint() {
 
 #[test]
 fn every_command_has_help_and_bad_configs_are_named() {
-    for cmd in [&["--help"][..], &["train", "--help"], &["compare", "--help"], &["sweep", "--help"], &["report", "--help"], &["probe", "--help"], &["data", "fetch", "--help"], &["data", "verify", "--help"], &["devices", "--help"]] {
+    for cmd in [&["--help"][..], &["train", "--help"], &["compare", "--help"], &["sweep", "--help"], &["report", "--help"], &["probe", "--help"], &["criticality", "--help"], &["data", "fetch", "--help"], &["data", "verify", "--help"], &["devices", "--help"]] {
         let out = ok(tailgrad().args(cmd).output().unwrap());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: tailgrad"), "{cmd:?}");
     }
@@ -409,4 +409,26 @@ fn slurm_array_script_runs_grid_points_and_report_merges_partial_results() {
     assert_eq!(rows(&study.join("report/table.csv")).len(), 2);
     let out = tailgrad().arg("compare").args(&args).args(["--task", "4", "--runs-dir"]).arg(tmp.path()).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("--task 4: the study has 4 grid points"));
+}
+
+#[test]
+fn criticality_maps_random_nets_and_compares_with_mean_field() {
+    let tmp = tailgrad_testkit::TempDir::new();
+    let out = ok(tailgrad()
+        .args(["criticality", "experiments/criticality_random_mlp.toml", "--set", "alpha=[1.0, 2.0]", "--set", "sigma_w=[0.5, 2.0]"])
+        .args(["--set", "width=120", "--set", "angles=60", "--set", "depth=6", "--set", "lyapunov_depth=30", "--runs-dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap());
+    let dir = tmp.path().join("criticality_random_mlp");
+    for f in ["criticality.png", "criticality.svg", "criticality.json", "mean_field.md"] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let cells = rows(&dir.join("criticality.csv"));
+    assert_eq!(cells.len(), 4);
+    // Gaussian, sigma_w = 0.5: ordered, mean-field exponent (1/2) ln 0.25 = -0.693.
+    let gauss_ordered = cells.iter().find(|r| &r[0] == "2" && &r[1] == "0.5").unwrap();
+    let lyap: f64 = gauss_ordered[3].parse().unwrap();
+    assert!((lyap + 0.693).abs() < 0.1, "measured {lyap}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| 0.5 | 0.0000 | 0.2500 |"));
 }

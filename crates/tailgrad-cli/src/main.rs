@@ -1,6 +1,7 @@
 //! `tailgrad`: train Gaussian and heavy-tailed networks on real data and compare how they learn.
 
 mod commands;
+mod criticality_cmd;
 mod probe_cmd;
 mod probe_figures;
 mod study;
@@ -34,6 +35,9 @@ enum Command {
     /// Run an instrument (gradient-noise, hessian, slices, variance-flatness, duality) on a
     /// run's checkpoint; results go to RUN_DIR/probes/<name>.json and .csv.
     Probe(ProbeArgs),
+    /// Signal propagation in random tanh nets over (alpha, sigma_w): propagated-circle CV and
+    /// Lyapunov heat maps, with the Gaussian mean-field theory (no training).
+    Criticality(CriticalityArgs),
     /// Fetch and verify datasets.
     Data {
         #[command(subcommand)]
@@ -135,6 +139,18 @@ struct ProbeArgs {
     backend: Option<String>,
 }
 
+#[derive(Args)]
+struct CriticalityArgs {
+    /// A criticality config, e.g. experiments/criticality_random_mlp.toml.
+    config: PathBuf,
+    /// `key=value` override (repeatable), e.g. `--set width=200`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Results go to RUNS_DIR/<name>/.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    runs_dir: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum DataCommand {
     /// Download datasets from their official homes, verify checksums, install them.
@@ -169,6 +185,7 @@ fn main() -> ExitCode {
         }
         Command::Report { study_dir } => study::report(&study_dir).map(|_| ExitCode::SUCCESS),
         Command::Probe(args) => probe_cmd::probe(args),
+        Command::Criticality(args) => criticality_cmd::criticality(args),
         Command::Data { command } => commands::data(command),
         Command::Devices => commands::devices(),
     };

@@ -32,6 +32,9 @@ struct StudySpec {
     /// What the literature leads one to expect (printed with the report).
     #[serde(default)]
     expectation: String,
+    /// The expected wall time, printed when the study starts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    budget: String,
 }
 
 fn default_thresholds() -> Vec<f64> {
@@ -147,6 +150,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         points[0].spec.data.name,
         study_dir.display()
     );
+    if !study.study.budget.is_empty() {
+        eprintln!("budget: {}", study.study.budget);
+    }
     let started = Instant::now();
     let mut todo = Vec::new();
     for (i, p) in points.iter().enumerate() {

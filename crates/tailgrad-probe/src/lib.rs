@@ -1,5 +1,6 @@
 //! Instruments that explain learning: SGD gradient noise, the Feng-Tu variance-flatness relation,
-//! the Hessian spectrum, loss-landscape slices and activity-weight duality.
+//! the Hessian spectrum, loss-landscape slices, activity-weight duality, and the criticality of
+//! random networks (mean field, Lyapunov exponents, propagated-circle CV, D_q, ED).
 //!
 //! Each instrument is a module of pure functions (model, data) -> result struct, tested against
 //! cases with known answers. [`build`] turns a run config's `[[probes]]` entries into
@@ -9,6 +10,7 @@
 //! central finite differences of gradients ([`hessian::hvp`]); per-sample gradients of dense
 //! layers are outer products of layer inputs and output gradients ([`noise::LayerTaps`]).
 
+pub mod criticality;
 pub mod duality;
 pub mod hessian;
 pub mod linalg;
