@@ -311,6 +311,10 @@ samples = 500
     // The recorded trajectory is re-analysed offline.
     ok(tailgrad().args(["probe"]).arg(&run).args(["--probe", "variance-flatness"]).output().unwrap());
     assert_eq!(records("variance-flatness").len(), 2);
+    // ... and gives the directions of a 2-D slice.
+    ok(tailgrad().args(["probe"]).arg(&run).args(["--probe", "slices", "--set", "directions=\"pca\"", "--set", "dims=2"]).output().unwrap());
+    let pca_slice = &records("slices")[1]["record"];
+    assert_eq!(pca_slice["loss"].as_array().unwrap().len(), 25, "a 5 x 5 grid");
     let out = tailgrad().args(["probe"]).arg(&run).args(["--probe", "hesian"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown probe `hesian`; the probes are gradient-noise, hessian"));

@@ -126,7 +126,11 @@ pub fn propagated_circle_cv(init: &InitSpec, width: usize, depth: usize, angles:
         h = if l == 0 { h.matmul(w) } else { h.tanh().matmul(w) };
         // Distances between neighbouring angles (the circle closes: the last pairs with the first).
         let next = Tensor::cat(vec![h.clone().narrow(0, 1, angles - 1), h.clone().narrow(0, 0, 1)], 0);
-        let d: Vec<f64> = read_f32s((next - h.clone()).powf_scalar(2.0).sum_dim(1).sqrt()).iter().map(|&v| v as f64).collect();
+        // CV is scale-free: divide by the largest difference first so that deep ordered nets,
+        // whose signals shrink like sigma_w^l, do not underflow f32 when squared.
+        let diff = next - h.clone();
+        let scale = (read_f32s(diff.clone().abs().max())[0] as f64).max(f64::MIN_POSITIVE);
+        let d: Vec<f64> = read_f32s(diff.div_scalar(scale).powf_scalar(2.0).sum_dim(1).sqrt()).iter().map(|&v| v as f64).collect();
         let mean = d.iter().sum::<f64>() / d.len() as f64;
         let std = (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / d.len() as f64).sqrt();
         cvs.push(std / mean);

@@ -16,7 +16,7 @@
 
 use crate::hessian::dense_hessian;
 use crate::linalg::{dot, sym_eigen};
-use crate::objective::{NetLoss, Objective};
+use crate::objective::NetLoss;
 use crate::params::Params;
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
@@ -103,8 +103,16 @@ fn nearest_same_class(train: &DeviceSplit, test_x: Tensor<2>, test_y: &[i64], tr
 }
 
 /// The decomposition for layer `layer >= 1` of `model` (autodiff device), over the first
-/// `test_samples` test samples.
-pub fn decompose(model: &Mlp, train: &DeviceSplit, test: &DeviceSplit, layer: usize, test_samples: usize) -> DualityReport {
+/// `test_samples` test samples; the layer's Hessian is that of the loss on the first
+/// `hessian_samples` training samples (all when 0), `n` finite-difference HVPs for `n` weights.
+pub fn decompose(
+    model: &Mlp,
+    train: &DeviceSplit,
+    test: &DeviceSplit,
+    layer: usize,
+    test_samples: usize,
+    hessian_samples: usize,
+) -> DualityReport {
     assert!(layer >= 1 && layer < model.layers.len(), "duality needs a layer with a hidden input (1..{})", model.layers.len());
     let eval = model.valid();
     let m = test_samples.min(test.len);
@@ -137,10 +145,12 @@ pub fn decompose(model: &Mlp, train: &DeviceSplit, test: &DeviceSplit, layer: us
     }
 
     // Hessian of the training loss in this layer's weights, and its eigenvectors.
-    let mut obj = NetLoss::new(model.clone(), train, Params::Layer(layer), 10_000);
+    let n = if hessian_samples == 0 { train.len } else { hessian_samples.min(train.len) };
+    let (hx, hy) = train.range(0, n);
+    let mut obj = NetLoss::on(model.clone(), hx, hy, Params::Layer(layer), 10_000);
     let hess = dense_hessian(&mut obj, &w);
     let eig = sym_eigen(&hess, w.len());
-    let (train_loss, test_loss) = (obj.value(&w), full_loss(&eval, test));
+    let (train_loss, test_loss) = (full_loss(&eval, train), full_loss(&eval, test));
 
     let mut directions = Vec::new();
     let (mut estimated_gap, mut hessian_estimate) = (0.0, 0.0);

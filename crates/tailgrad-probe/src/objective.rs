@@ -20,26 +20,43 @@ pub trait Objective {
 /// The mean cross-entropy of an `Mlp` on a whole split (full batch), as a function of the
 /// parameters selected by `params`; the others stay at the model's values. Evaluated on the
 /// model's device in chunks of `chunk` samples (values without autodiff).
-pub struct NetLoss<'a> {
+///
+/// When only layer `l >= 1` varies, the activations entering it are computed once and every
+/// evaluation starts there: for the 50x50 layer of 784-50-50-10 that skips ~95% of the arithmetic.
+pub struct NetLoss {
     model: Option<Mlp>,
     params: Params,
+    /// The inputs of layer `first` (the data itself when `first` is 0).
     x: Tensor<2>,
+    first: usize,
     y: Tensor<1, Int>,
     len: usize,
     chunk: usize,
-    _data: std::marker::PhantomData<&'a DeviceSplit>,
 }
 
-impl<'a> NetLoss<'a> {
+impl NetLoss {
     /// `model` must live on an autodiff device.
-    pub fn new(model: Mlp, data: &'a DeviceSplit, params: Params, chunk: usize) -> Self {
+    pub fn new(model: Mlp, data: &DeviceSplit, params: Params, chunk: usize) -> Self {
         Self::on(model, data.x.clone(), data.y.clone(), params, chunk)
     }
 
     /// The loss on the samples `x`, `y` (e.g. a subset of a split).
     pub fn on(model: Mlp, x: Tensor<2>, y: Tensor<1, Int>, params: Params, chunk: usize) -> Self {
         let len = y.dims()[0];
-        Self { model: Some(model), params, x, y, len, chunk: chunk.max(1), _data: std::marker::PhantomData }
+        let (x, first) = match params {
+            Params::Layer(l) if l >= 1 => (model.valid().forward_trace(x).post[l - 1].clone(), l),
+            _ => (x, 0),
+        };
+        Self { model: Some(model), params, x, first, y, len, chunk: chunk.max(1) }
+    }
+
+    /// Logits from the inputs of layer `first`.
+    fn logits(&self, model: &Mlp, h: Tensor<2>) -> Tensor<2> {
+        let last = model.layers.len() - 1;
+        model.layers.iter().enumerate().skip(self.first).fold(h, |h, (l, layer)| {
+            let out = layer.forward(h);
+            if l == last { out } else { model.activation.apply(out) }
+        })
     }
 
     /// The current parameter vector.
@@ -62,7 +79,7 @@ impl<'a> NetLoss<'a> {
     }
 }
 
-impl Objective for NetLoss<'_> {
+impl Objective for NetLoss {
     fn dim(&self) -> usize {
         self.params.count(self.model())
     }
@@ -72,7 +89,7 @@ impl Objective for NetLoss<'_> {
         let eval = self.model().valid();
         let sums: Vec<Tensor<1>> = self
             .chunks()
-            .map(|(s, n)| nll_sum_and_correct(eval.forward(self.x.clone().narrow(0, s, n)), self.y.clone().narrow(0, s, n)).0)
+            .map(|(s, n)| nll_sum_and_correct(self.logits(&eval, self.x.clone().narrow(0, s, n)), self.y.clone().narrow(0, s, n)).0)
             .collect();
         read_f32s(Tensor::cat(sums, 0)).iter().map(|&v| v as f64).sum::<f64>() / self.len as f64
     }
@@ -83,7 +100,7 @@ impl Objective for NetLoss<'_> {
         let mut loss = 0.0;
         for (s, n) in self.chunks().collect::<Vec<_>>() {
             let model = self.model();
-            let (nll, _) = nll_sum_and_correct(model.forward(self.x.clone().narrow(0, s, n)), self.y.clone().narrow(0, s, n));
+            let (nll, _) = nll_sum_and_correct(self.logits(model, self.x.clone().narrow(0, s, n)), self.y.clone().narrow(0, s, n));
             let mean_part = nll.div_scalar(self.len as f64);
             let grads = mean_part.backward();
             loss += read_f32s(mean_part.inner())[0] as f64;

@@ -6,7 +6,7 @@
 //! | `hessian` | `layer` (all), `samples` (5000), `top_k` (5), `lanczos_steps` (30), `hutchinson_probes` (20), `slq_probes` (3) | `top1..`, `trace` |
 //! | `slices` | `points` (21), `span` (1.0), `dims` (1), `samples` (5000) | `loss_center`, `loss_edge_mean` |
 //! | `variance-flatness` | `layer` (1), `window_steps` (1000), `directions` (30), `factor` (e), `samples` (0 = all), `noise_batches` (20) | `psi`, `psi_ci95`, `gamma` |
-//! | `duality` | `layer` (1), `test_samples` (2000) | `true_gap`, `estimated_gap`, `hessian_estimate` |
+//! | `duality` | `layer` (1), `test_samples` (2000), `hessian_samples` (5000) | `true_gap`, `estimated_gap`, `hessian_estimate` |
 
 use crate::objective::NetLoss;
 use crate::params::Params;
@@ -201,6 +201,16 @@ struct SliceSettings {
     dims: usize,
     #[serde(default = "five_thousand")]
     samples: usize,
+    /// `random` (filter-normalized, all parameters) or `pca` (the top principal components of the
+    /// weight trajectory that `variance-flatness` recorded for `layer`).
+    #[serde(default = "d_random")]
+    directions: String,
+    #[serde(default = "one")]
+    layer: usize,
+}
+
+fn d_random() -> String {
+    "random".into()
 }
 
 fn d_points() -> usize {
@@ -229,11 +239,23 @@ impl Probe for SlicesProbe {
             bail!("config: probe `slices`: `dims` must be 1 or 2");
         }
         let (x, y) = head(ctx.train, s.samples);
-        let mut obj = NetLoss::on(ctx.model.clone(), x, y, Params::All, 10_000);
-        let w = obj.point();
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(ctx.seed ^ ctx.step);
-        let d1 = slices::filter_normalized(ctx.model, &mut rng);
-        let d2 = (s.dims == 2).then(|| slices::filter_normalized(ctx.model, &mut rng));
+        let (params, d1, d2) = match s.directions.as_str() {
+            "random" => {
+                let d1 = slices::filter_normalized(ctx.model, &mut rng);
+                (Params::All, d1, (s.dims == 2).then(|| slices::filter_normalized(ctx.model, &mut rng)))
+            }
+            "pca" => {
+                let path = ctx.run_dir.join("probes").join(format!("trajectory-layer{}.bin", s.layer));
+                let traj = Trajectory::load(&path).context("slices along PCA directions need the trajectory of the `variance-flatness` probe")?;
+                let mut p = variance_flatness::pca(&traj, 2, ctx.seed).directions.into_iter();
+                let d1 = p.next().context("the trajectory has no principal component")?;
+                (Params::Layer(s.layer), d1, if s.dims == 2 { p.next() } else { None })
+            }
+            other => bail!("config: probe `slices`: `directions` = `{other}`; expected `random` or `pca`"),
+        };
+        let mut obj = NetLoss::on(ctx.model.clone(), x, y, params, 10_000);
+        let w = obj.point();
         let grid = slices::grid(s.span, s.points);
         let slice = slices::slice(&mut obj, &w, &d1, d2.as_deref(), &grid, &grid);
         let center = slice.loss[slice.loss.len() / 2];
@@ -347,6 +369,8 @@ struct DualitySettings {
     layer: usize,
     #[serde(default = "d_test")]
     test_samples: usize,
+    #[serde(default = "five_thousand")]
+    hessian_samples: usize,
 }
 
 fn d_test() -> usize {
@@ -364,7 +388,8 @@ impl Probe for DualityProbe {
     }
 
     fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
-        let r = duality::decompose(ctx.model, ctx.train, ctx.test, self.settings.layer, self.settings.test_samples);
+        let s = &self.settings;
+        let r = duality::decompose(ctx.model, ctx.train, ctx.test, s.layer, s.test_samples, s.hessian_samples);
         let scalars = vec![
             ("true_gap".into(), r.true_gap),
             ("matched_gap".into(), r.matched_gap),

@@ -371,7 +371,7 @@ fn dual_weights_reproduce_the_other_inputs_loss_exactly() {
 fn duality_decomposition_is_consistent() {
     let (train, test) = mnist(10);
     let model = net(&[8, 8], 6, 1.0);
-    let r = crate::duality::decompose(&model, &train, &test, 1, 50);
+    let r = crate::duality::decompose(&model, &train, &test, 1, 50, 0);
     assert!(r.duality_max_error < 1e-4, "duality error {}", r.duality_max_error);
     // sum_n theta_kn gamma_kn = dl_k exactly, so the decomposition sums to the matched gap.
     assert!((r.estimated_gap - r.matched_gap).abs() < 1e-6 * (1.0 + r.matched_gap.abs()), "{r:?}");
