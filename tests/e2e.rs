@@ -275,6 +275,10 @@ layer = 1
 window_steps = 30
 directions = 5
 samples = 500
+
+[[probes]]
+name = "weight-stats"
+every_epochs = 3
 "#;
     let cfg = write_config(tmp.path(), "probed", &config);
     ok(tailgrad().args(["train", cfg.to_str().unwrap(), "--runs-dir"]).arg(tmp.path()).output().unwrap());
@@ -294,6 +298,10 @@ samples = 500
     assert!(top.len() == 2 && top[0] >= top[1] && top[0] > 0.0, "{top:?}");
     assert_eq!(records("slices")[0]["record"]["loss"].as_array().unwrap().len(), 5);
     assert_eq!(records("variance-flatness")[0]["record"]["snapshots"], 30);
+    // The init is alpha = 1.5: the stable fit of the first layer's weights still says so after 3 short epochs.
+    let ws = &records("weight-stats")[0]["scalars"];
+    assert!((ws["layer0/alpha"].as_f64().unwrap() - 1.5).abs() < 0.15, "{ws}");
+    assert!(ws["layer1/esd_alpha"].as_f64().unwrap() > 1.0, "{ws}");
     for fig in ["gradient-noise", "hessian", "slices", "variance-flatness"] {
         assert!(run.join(format!("report/{fig}.png")).is_file(), "missing report/{fig}.png");
     }

@@ -20,6 +20,7 @@ pub mod params;
 pub mod probes;
 pub mod slices;
 pub mod variance_flatness;
+pub mod weight_stats;
 
 pub use probes::{NAMES, build, offline};
 

@@ -6,12 +6,13 @@
 //! | `hessian` | `layer` (all), `samples` (5000), `top_k` (5), `lanczos_steps` (30), `hutchinson_probes` (20), `slq_probes` (3) | `top1..`, `trace` |
 //! | `slices` | `points` (21), `span` (1.0), `dims` (1), `samples` (5000) | `loss_center`, `loss_edge_mean` |
 //! | `variance-flatness` | `layer` (1), `window_steps` (1000), `directions` (30), `factor` (e), `samples` (0 = all), `noise_batches` (20) | `psi`, `psi_ci95`, `gamma` |
-//! | `duality` | `layer` (1), `test_samples` (2000), `hessian_samples` (5000) | `true_gap`, `estimated_gap`, `hessian_estimate` |
+//! | `duality` | `layer` (1), `test_samples` (2000), `hessian_samples` (5000) |
+//! | `weight-stats` | `min_tail` (10) | `layer<l>/alpha`, `/beta`, `/scale`, `/esd_alpha` | `true_gap`, `estimated_gap`, `hessian_estimate` |
 
 use crate::objective::NetLoss;
 use crate::params::Params;
 use crate::variance_flatness::Trajectory;
-use crate::{duality, hessian, noise, slices, variance_flatness};
+use crate::{duality, hessian, noise, slices, variance_flatness, weight_stats};
 use anyhow::{Context, bail};
 use burn::tensor::Tensor;
 use rand::SeedableRng;
@@ -20,7 +21,7 @@ use serde::de::DeserializeOwned;
 use tailgrad_data::DeviceSplit;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
-pub const NAMES: [&str; 5] = ["gradient-noise", "hessian", "slices", "variance-flatness", "duality"];
+pub const NAMES: [&str; 6] = ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats"];
 
 /// The probes of a run config, checked (unknown names or settings are errors naming the entry).
 pub fn build(specs: &[ProbeSpec]) -> anyhow::Result<Vec<Box<dyn Probe>>> {
@@ -44,6 +45,7 @@ fn build_one(spec: &ProbeSpec) -> anyhow::Result<Box<dyn Probe>> {
             Box::new(VarianceFlatnessProbe { trajectory: None, settings, spec })
         }
         "duality" => Box::new(DualityProbe { settings: settings(&spec)?, spec }),
+        "weight-stats" => Box::new(WeightStatsProbe { settings: settings(&spec)?, spec }),
         other => bail!("config: unknown probe `{other}`; the probes are {}", NAMES.join(", ")),
     };
     Ok(probe)
@@ -397,5 +399,54 @@ impl Probe for DualityProbe {
             ("hessian_estimate".into(), r.hessian_estimate),
         ];
         Ok(ProbeOutput { scalars, record: record(&r) })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightStatsSettings {
+    #[serde(default = "ten")]
+    min_tail: usize,
+}
+
+fn ten() -> usize {
+    10
+}
+
+/// Per layer: a stable-law fit of the weight entries (McCulloch) and the power-law exponent of
+/// the eigenvalue spectrum of `W^T W` (Clauset MLE, as WeightWatcher reports).
+struct WeightStatsProbe {
+    spec: ProbeSpec,
+    settings: WeightStatsSettings,
+}
+
+impl Probe for WeightStatsProbe {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let mut scalars = Vec::new();
+        let mut layers = Vec::new();
+        for (l, layer) in ctx.model.layers.iter().enumerate() {
+            let [fan_in, fan_out] = layer.weight.val().dims();
+            let w = tailgrad_train::objective::read_f32s(layer.weight.val());
+            let entries: Vec<f64> = w.iter().map(|&v| v as f64).collect();
+            let fit = weight_stats::mcculloch(&entries);
+            let spectrum = weight_stats::esd(&w, fan_in, fan_out);
+            let tail = weight_stats::power_law_fit(&spectrum, self.settings.min_tail);
+            if let Some(f) = &fit {
+                scalars.extend([
+                    (format!("layer{l}/alpha"), f.alpha),
+                    (format!("layer{l}/beta"), f.beta),
+                    (format!("layer{l}/scale"), f.scale),
+                ]);
+            }
+            if let Some(t) = &tail {
+                scalars.push((format!("layer{l}/esd_alpha"), t.alpha));
+            }
+            layers.push(serde_json::json!({ "layer": l, "stable_fit": fit, "esd_power_law": tail, "esd_max": spectrum.last() }));
+        }
+        Ok(ProbeOutput { scalars, record: serde_json::json!({ "layers": layers }) })
     }
 }
