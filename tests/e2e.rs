@@ -279,6 +279,11 @@ samples = 500
 [[probes]]
 name = "weight-stats"
 every_epochs = 3
+
+[[probes]]
+name = "local-elasticity"
+samples = 40
+classes = [3, 7]
 "#;
     let cfg = write_config(tmp.path(), "probed", &config);
     ok(tailgrad().args(["train", cfg.to_str().unwrap(), "--runs-dir"]).arg(tmp.path()).output().unwrap());
@@ -302,6 +307,8 @@ every_epochs = 3
     let ws = &records("weight-stats")[0]["scalars"];
     assert!((ws["layer0/alpha"].as_f64().unwrap() - 1.5).abs() < 0.15, "{ws}");
     assert!(ws["layer1/esd_alpha"].as_f64().unwrap() > 1.0, "{ws}");
+    let le = &records("local-elasticity")[0]["scalars"];
+    assert!(le["s_rel_same"].as_f64().unwrap() > le["s_rel_cross"].as_f64().unwrap(), "locally elastic: {le}");
     for fig in ["gradient-noise", "hessian", "slices", "variance-flatness"] {
         assert!(run.join(format!("report/{fig}.png")).is_file(), "missing report/{fig}.png");
     }

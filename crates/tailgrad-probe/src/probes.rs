@@ -7,12 +7,13 @@
 //! | `slices` | `points` (21), `span` (1.0), `dims` (1), `samples` (5000) | `loss_center`, `loss_edge_mean` |
 //! | `variance-flatness` | `layer` (1), `window_steps` (1000), `directions` (30), `factor` (e), `samples` (0 = all), `noise_batches` (20) | `psi`, `psi_ci95`, `gamma` |
 //! | `duality` | `layer` (1), `test_samples` (2000), `hessian_samples` (5000) |
-//! | `weight-stats` | `min_tail` (10) | `layer<l>/alpha`, `/beta`, `/scale`, `/esd_alpha` | `true_gap`, `estimated_gap`, `hessian_estimate` |
+//! | `weight-stats` | `min_tail` (10) | `layer<l>/alpha`, `/beta`, `/scale`, `/esd_alpha` |
+//! | `local-elasticity` | `samples` (100), `classes` (all), `eta` (the run's lr) | `s_rel_same`, `s_rel_cross`, `cluster_acc_rel`, ... | `true_gap`, `estimated_gap`, `hessian_estimate` |
 
 use crate::objective::NetLoss;
 use crate::params::Params;
 use crate::variance_flatness::Trajectory;
-use crate::{duality, hessian, noise, slices, variance_flatness, weight_stats};
+use crate::{duality, elasticity, hessian, noise, slices, variance_flatness, weight_stats};
 use anyhow::{Context, bail};
 use burn::tensor::Tensor;
 use rand::SeedableRng;
@@ -21,7 +22,8 @@ use serde::de::DeserializeOwned;
 use tailgrad_data::DeviceSplit;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
-pub const NAMES: [&str; 6] = ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats"];
+pub const NAMES: [&str; 7] =
+    ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats", "local-elasticity"];
 
 /// The probes of a run config, checked (unknown names or settings are errors naming the entry).
 pub fn build(specs: &[ProbeSpec]) -> anyhow::Result<Vec<Box<dyn Probe>>> {
@@ -46,6 +48,7 @@ fn build_one(spec: &ProbeSpec) -> anyhow::Result<Box<dyn Probe>> {
         }
         "duality" => Box::new(DualityProbe { settings: settings(&spec)?, spec }),
         "weight-stats" => Box::new(WeightStatsProbe { settings: settings(&spec)?, spec }),
+        "local-elasticity" => Box::new(ElasticityProbe { settings: settings(&spec)?, spec }),
         other => bail!("config: unknown probe `{other}`; the probes are {}", NAMES.join(", ")),
     };
     Ok(probe)
@@ -448,5 +451,57 @@ impl Probe for WeightStatsProbe {
             layers.push(serde_json::json!({ "layer": l, "stable_fit": fit, "esd_power_law": tail, "esd_max": spectrum.last() }));
         }
         Ok(ProbeOutput { scalars, record: serde_json::json!({ "layers": layers }) })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ElasticitySettings {
+    #[serde(default = "hundred")]
+    samples: usize,
+    #[serde(default)]
+    classes: Vec<i64>,
+    #[serde(default)]
+    eta: Option<f64>,
+}
+
+fn hundred() -> usize {
+    100
+}
+
+/// He & Su's local elasticity over the first `samples` training samples of `classes`.
+struct ElasticityProbe {
+    spec: ProbeSpec,
+    settings: ElasticitySettings,
+}
+
+impl Probe for ElasticityProbe {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let s = &self.settings;
+        let labels: Vec<i64> = ctx.train.y.clone().into_data().convert::<i64>().try_to_vec().expect("ints");
+        let idx: Vec<i64> = (0..labels.len())
+            .filter(|&i| s.classes.is_empty() || s.classes.contains(&labels[i]))
+            .take(s.samples)
+            .map(|i| i as i64)
+            .collect();
+        if idx.len() < 4 {
+            bail!("config: probe `local-elasticity`: only {} training samples of classes {:?}", idx.len(), s.classes);
+        }
+        let t = Tensor::<1, burn::tensor::Int>::from_data(burn::tensor::TensorData::new(idx.clone(), [idx.len()]), &ctx.train.x.device());
+        let (x, y) = (ctx.train.x.clone().select(0, t.clone()), ctx.train.y.clone().select(0, t));
+        let e = elasticity::measure(ctx.model, x, y, s.eta.unwrap_or(ctx.lr));
+        let scalars = vec![
+            ("s_rel_same".into(), e.s_rel_same),
+            ("s_rel_cross".into(), e.s_rel_cross),
+            ("s_ker_same".into(), e.s_ker_same),
+            ("s_ker_cross".into(), e.s_ker_cross),
+            ("cluster_acc_rel".into(), e.cluster_acc_rel),
+            ("cluster_acc_ker".into(), e.cluster_acc_ker),
+        ];
+        Ok(ProbeOutput { scalars, record: record(&e) })
     }
 }

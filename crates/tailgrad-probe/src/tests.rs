@@ -507,3 +507,41 @@ fn mcculloch_recovers_stable_parameters_from_our_sampler() {
         assert!((fit.scale - 0.5).abs() < 0.05, "scale: {fit:?}");
     }
 }
+
+#[test]
+fn local_elasticity_of_a_linear_model_is_the_input_kernel() {
+    // f = x W: one step at x_i moves f(x_j) by -eta (x_j . x_i) dl/df(x_i), so S_ker(i, j) = x_j . x_i
+    // exactly and S_rel(i, j) = |x_j . x_i| / |x_i|^2: similarity of inputs, nothing learned.
+    let (train, _) = mnist(3);
+    let model = net(&[], 12, 1.0);
+    let (x, y) = train.range(0, 12);
+    let xs: Vec<f64> = tailgrad_train::objective::read_f32s(x.clone()).iter().map(|&v| v as f64).collect();
+    let e = crate::elasticity::measure(&model, x, y, 1e-3);
+    let row = |i: usize| &xs[i * 784..(i + 1) * 784];
+    for (i, j) in [(0, 1), (3, 7), (5, 5), (11, 2)] {
+        let k = dot(row(i), row(j));
+        assert!((e.s_ker[i * 12 + j] - k).abs() < 2e-2 * (1.0 + k.abs()), "S_ker({i},{j}) = {} vs x_i.x_j = {k}", e.s_ker[i * 12 + j]);
+        let rel = k.abs() / dot(row(i), row(i));
+        assert!((e.s_rel[i * 12 + j] - rel).abs() < 2e-2 * (1.0 + rel), "S_rel({i},{j})");
+    }
+}
+
+#[test]
+fn a_trained_net_is_locally_elastic() {
+    // Train a small ReLU net briefly on two classes, then same-class S_rel exceeds cross-class.
+    let (train, _) = mnist(50);
+    let mut model = net(&[64], 13, 1.0);
+    let ys: Vec<i64> = train.y.clone().into_data().convert::<i64>().try_to_vec().unwrap();
+    let idx: Vec<i64> = (0..train.len as i64).filter(|&i| ys[i as usize] == 3 || ys[i as usize] == 7).collect();
+    let t = burn::tensor::Tensor::<1, burn::tensor::Int>::from_data(burn::tensor::TensorData::new(idx.clone(), [idx.len()]), &train.x.device());
+    let (x, y) = (train.x.clone().select(0, t.clone()), train.y.clone().select(0, t));
+    for _ in 0..30 {
+        let (nll, _) = tailgrad_train::objective::nll_sum_and_correct(model.forward(x.clone()), y.clone());
+        let g = Params::All.grad(&model, &nll.div_scalar(idx.len() as f64).backward());
+        let w = Params::All.get(&model);
+        model = Params::All.set(model, &w.iter().zip(&g).map(|(a, b)| a - 0.1 * b).collect::<Vec<_>>());
+    }
+    let e = crate::elasticity::measure(&model, x.narrow(0, 0, 60), y.narrow(0, 0, 60), 1e-2);
+    assert!(e.s_rel_same > e.s_rel_cross, "{} vs {}", e.s_rel_same, e.s_rel_cross);
+    assert!(e.cluster_acc_rel > 0.8, "clustering accuracy {}", e.cluster_acc_rel);
+}
