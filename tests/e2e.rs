@@ -435,7 +435,7 @@ fn criticality_maps_random_nets_and_compares_with_mean_field() {
     let tmp = tailgrad_testkit::TempDir::new();
     let out = ok(tailgrad()
         .args(["criticality", "experiments/criticality_random_mlp.toml", "--set", "alpha=[1.0, 2.0]", "--set", "sigma_w=[0.5, 2.0]"])
-        .args(["--set", "width=120", "--set", "angles=60", "--set", "depth=6", "--set", "lyapunov_depth=30", "--runs-dir"])
+        .args(["--set", "width=120", "--set", "angles=60", "--set", "depth=6", "--set", "lyapunov_depth=30", "--set", "images=0", "--runs-dir"])
         .arg(tmp.path())
         .output()
         .unwrap());

@@ -149,6 +149,9 @@ struct CriticalityArgs {
     /// Results go to RUNS_DIR/<name>/.
     #[arg(long, value_name = "DIR", default_value = "runs")]
     runs_dir: PathBuf,
+    /// Data directory for the MNIST inputs of the representation statistics.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -158,3 +158,84 @@ pub fn effective_dimension(eigenvalues: &[f64]) -> f64 {
     let s: f64 = eigenvalues.iter().sum();
     s * s / eigenvalues.iter().map(|l| l * l).sum::<f64>()
 }
+
+/// Hidden representations of a random net at one layer (Qu et al.'s diagnostics 2 and 3).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Representation {
+    pub layer: usize,
+    /// `(tr C)^2 / tr(C^2)` of the covariance of `tanh(h^layer)` over the inputs.
+    pub ed: f64,
+    /// Mean `D_2` of the top 10 principal components of that covariance.
+    pub d2_pcs: f64,
+    /// Mean `D_2` of the singular vectors of the layer Jacobian `diag(tanh'(h^(layer-1))) W^layer`
+    /// (left eigenvectors of `J J^T`), averaged over `jacobian_inputs` inputs (0 = not computed).
+    pub d2_jacobian: Option<f64>,
+}
+
+/// Forward `x` (`m x width`, row-major) through `layer` fresh random layers (`h^1 = x W^1`,
+/// `h^(l+1) = tanh(h^l) W^(l+1)`), keeping the last two weight matrices and pre-activations.
+fn forward_random(init: &InitSpec, width: usize, layer: usize, x: &[f32], rng: &mut impl rand::Rng) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
+    let m = x.len() / width;
+    let mut prev = vec![0.0; m * width];
+    let mut h: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let mut w = Vec::new();
+    for l in 0..layer {
+        w = init.sample(width, width, rng);
+        prev = h.clone();
+        h = prev
+            .chunks(width)
+            .flat_map(|row| {
+                let a: Vec<f64> = if l == 0 { row.to_vec() } else { row.iter().map(|v| v.tanh()).collect() };
+                vec_mat(&a, &w, width)
+            })
+            .collect();
+    }
+    (prev, h, w)
+}
+
+/// ED and D_2 at `layer` over the inputs `x`, and the Jacobian singular vectors' D_2 over the first
+/// `jacobian_inputs` of them. Eigen-decompositions are O(width^3) on the host.
+pub fn representation(init: &InitSpec, width: usize, layer: usize, x: &[f32], jacobian_inputs: usize, seed: u64) -> Representation {
+    use crate::linalg::sym_eigen;
+    let m = x.len() / width;
+    let mut rng = tailgrad_init::rng(seed);
+    let (prev, h, w) = forward_random(init, width, layer, x, &mut rng);
+    let act: Vec<f64> = h.iter().map(|v| v.tanh()).collect();
+    let mut mean = vec![0.0; width];
+    act.chunks(width).for_each(|r| axpy(1.0 / m as f64, r, &mut mean));
+    let mut cov = vec![0.0; width * width];
+    for r in act.chunks(width) {
+        let c: Vec<f64> = r.iter().zip(&mean).map(|(a, b)| a - b).collect();
+        for i in 0..width {
+            if c[i] != 0.0 {
+                axpy(c[i] / m as f64, &c, &mut cov[i * width..(i + 1) * width]);
+            }
+        }
+    }
+    let eig = sym_eigen(&cov, width);
+    let ed = effective_dimension(&eig.values.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
+    let top = eig.vectors.iter().rev().take(10).map(|v| participation_dimension(v, 2.0)).sum::<f64>() / 10f64.min(width as f64);
+    let d2_jacobian = (jacobian_inputs > 0 && layer >= 2).then(|| {
+        let inputs = jacobian_inputs.min(m);
+        let mut total = 0.0;
+        for row in prev.chunks(width).take(inputs) {
+            // J[i][j] = tanh'(h_i) W[i][j] (the map dh^layer / dh^(layer-1) in the h W layout).
+            let slope: Vec<f64> = row.iter().map(|v| 1.0 - v.tanh().powi(2)).collect();
+            let mut jjt = vec![0.0; width * width];
+            for i in 0..width {
+                let wi = &w[i * width..(i + 1) * width];
+                for k in i..width {
+                    let wk = &w[k * width..(k + 1) * width];
+                    let d: f64 = wi.iter().zip(wk).map(|(a, b)| *a as f64 * *b as f64).sum();
+                    let v = slope[i] * slope[k] * d;
+                    jjt[i * width + k] = v;
+                    jjt[k * width + i] = v;
+                }
+            }
+            let e = sym_eigen(&jjt, width);
+            total += e.vectors.iter().map(|v| participation_dimension(v, 2.0)).sum::<f64>() / width as f64;
+        }
+        total / inputs as f64
+    });
+    Representation { layer, ed, d2_pcs: top, d2_jacobian }
+}

@@ -545,3 +545,21 @@ fn a_trained_net_is_locally_elastic() {
     assert!(e.s_rel_same > e.s_rel_cross, "{} vs {}", e.s_rel_same, e.s_rel_cross);
     assert!(e.cluster_acc_rel > 0.8, "clustering accuracy {}", e.cluster_acc_rel);
 }
+
+#[test]
+fn heavy_tailed_random_nets_have_lower_dimensional_representations() {
+    use crate::criticality::representation;
+    let mut r = rng(41);
+    let (width, m) = (120, 300);
+    let x: Vec<f32> = (0..width * m).map(|_| r.sample::<f64, _>(StandardNormal) as f32).collect();
+    let rep = |alpha: f64| {
+        let mut init = tailgrad_init::InitSpec::stable(alpha, 1.0).unwrap();
+        init.fan = tailgrad_init::Fan::In;
+        representation(&init, width, 4, &x, 2, 5)
+    };
+    let (gauss, levy) = (rep(2.0), rep(1.2));
+    // Qu et al.: ED ~ 8-17 at alpha = 2 vs ~2-4 at alpha = 1.2; D_2 of Jacobian vectors 0.88 vs 0.14.
+    assert!(gauss.ed > levy.ed, "ED: Gaussian {} vs alpha = 1.2 {}", gauss.ed, levy.ed);
+    let (dg, dl) = (gauss.d2_jacobian.unwrap(), levy.d2_jacobian.unwrap());
+    assert!(dg > dl && dg > 0.6 && dl < 0.6, "D_2 of Jacobian vectors: Gaussian {dg} vs alpha = 1.2 {dl}");
+}
