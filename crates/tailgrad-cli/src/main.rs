@@ -32,11 +32,12 @@ enum Command {
         /// A study directory (e.g. runs/gauss_vs_levy_mnist) or a run directory.
         study_dir: PathBuf,
     },
-    /// Run an instrument (gradient-noise, hessian, slices, variance-flatness, duality) on a
-    /// run's checkpoint; results go to RUN_DIR/probes/<name>.json and .csv.
+    /// Run an instrument (gradient-noise, hessian, slices, variance-flatness, duality,
+    /// weight-stats, local-elasticity) on a run's checkpoint; results go to
+    /// RUN_DIR/probes/<name>.json and .csv.
     Probe(ProbeArgs),
-    /// Signal propagation in random tanh nets over (alpha, sigma_w): propagated-circle CV and
-    /// Lyapunov heat maps, with the Gaussian mean-field theory (no training).
+    /// Signal propagation in random tanh nets over (alpha, sigma_w): propagated-circle CV,
+    /// Lyapunov exponent, ED and D_2 heat maps, with the Gaussian mean-field theory (no training).
     Criticality(CriticalityArgs),
     /// Fetch and verify datasets.
     Data {
@@ -125,7 +126,7 @@ struct CompareArgs {
 struct ProbeArgs {
     /// A run directory (holding spec.toml and checkpoints/).
     run_dir: PathBuf,
-    /// gradient-noise, hessian, slices, variance-flatness or duality.
+    /// gradient-noise, hessian, slices, variance-flatness, duality, weight-stats or local-elasticity.
     #[arg(long)]
     probe: String,
     /// last (the newest epoch checkpoint), best, or a checkpoint file.
