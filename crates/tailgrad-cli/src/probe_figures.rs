@@ -3,7 +3,7 @@
 use anyhow::Context;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use tailgrad_report::{Panel, Series, Style, xy_figure};
+use tailgrad_report::{HeatPanel, Panel, Series, Style, heat_maps, xy_figure};
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array().map_or(vec![], |a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
@@ -41,6 +41,18 @@ pub fn draw(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
                     series: vec![points("L(w + alpha d)", pts, Style::Line)],
                     ..Default::default()
                 }]
+            }
+            "slices" => {
+                // A 2-D slice: a heat map of the loss over (alpha, beta).
+                let (alphas, betas, loss) = (floats(&rec["alphas"]), floats(&rec["betas"]), floats(&rec["loss"]));
+                let values = (0..betas.len()).map(|j| (0..alphas.len()).map(|i| loss.get(i * betas.len() + j).copied()).collect()).collect();
+                let panel = HeatPanel { title: "training loss on the plane of two directions".into(), values, label: |_| String::new() };
+                let rows: Vec<String> = betas.iter().map(|b| format!("{b:.2}")).collect();
+                let cols: Vec<String> = alphas.iter().map(|a| format!("{a:.2}")).collect();
+                std::fs::create_dir_all(&out)?;
+                heat_maps(&[panel], ("beta", &rows), ("alpha", &cols), &format!("{name} at step {step}"), &out, &name)?;
+                written.push(out.join(format!("{name}.png")));
+                continue;
             }
             "gradient-noise" => gradient_noise(&records),
             "duality" => duality(rec),
