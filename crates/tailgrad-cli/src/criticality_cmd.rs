@@ -127,7 +127,7 @@ pub fn criticality(args: CriticalityArgs) -> anyhow::Result<ExitCode> {
         writeln!(md, "| {} | {:.4} | {:.4} | {:.2} | {:+.3} | {:+.3} |", c.sigma_w, mf.q_star, mf.chi, mf.xi, mf.lyapunov, c.lyapunov)?;
     }
     if images.is_some() {
-        writeln!(md, "\n| alpha | D_2 of layer-{} Jacobian singular vectors (sigma_w = {}) | ED | D_2 of top PCs |\n|---|---|---|---|", spec.representation_layer, spec.jacobian_sigma_w)?;
+        writeln!(md, "\n| alpha | D_2 of layer-{} Jacobian eigenvectors (sigma_w = {}) | ED | D_2 of top PCs |\n|---|---|---|---|", spec.representation_layer, spec.jacobian_sigma_w)?;
         for c in cells.iter().filter(|c| c.sigma_w == spec.jacobian_sigma_w) {
             if let Some(r) = &c.representation {
                 writeln!(md, "| {} | {:.3} | {:.1} | {:.3} |", c.alpha, r.d2_jacobian.unwrap_or(f64::NAN), r.ed, r.d2_pcs)?;

@@ -167,8 +167,9 @@ pub struct Representation {
     pub ed: f64,
     /// Mean `D_2` of the top 10 principal components of that covariance.
     pub d2_pcs: f64,
-    /// Mean `D_2` of the singular vectors of the layer Jacobian `diag(tanh'(h^(layer-1))) W^layer`
-    /// (left eigenvectors of `J J^T`), averaged over `jacobian_inputs` inputs (0 = not computed).
+    /// Mean `D_2` of the eigenvectors of the layer Jacobian `J = W^layer diag(tanh'(h^(layer-1)))`
+    /// (Qu et al.'s convention; `W^T` in burn's layout), from `|v_i|^2` of the complex eigenvectors,
+    /// averaged over `jacobian_inputs` inputs (None = not computed).
     pub d2_jacobian: Option<f64>,
 }
 
@@ -193,7 +194,7 @@ fn forward_random(init: &InitSpec, width: usize, layer: usize, x: &[f32], rng: &
     (prev, h, w)
 }
 
-/// ED and D_2 at `layer` over the inputs `x`, and the Jacobian singular vectors' D_2 over the first
+/// ED and D_2 at `layer` over the inputs `x`, and the Jacobian eigenvectors' D_2 over the first
 /// `jacobian_inputs` of them. Eigen-decompositions are O(width^3) on the host.
 pub fn representation(init: &InitSpec, width: usize, layer: usize, x: &[f32], jacobian_inputs: usize, seed: u64) -> Representation {
     use crate::linalg::sym_eigen;
@@ -219,21 +220,12 @@ pub fn representation(init: &InitSpec, width: usize, layer: usize, x: &[f32], ja
         let inputs = jacobian_inputs.min(m);
         let mut total = 0.0;
         for row in prev.chunks(width).take(inputs) {
-            // J[i][j] = tanh'(h_i) W[i][j] (the map dh^layer / dh^(layer-1) in the h W layout).
+            // J[i][j] = W[j][i] tanh'(h_j): d h^layer_i / d h^(layer-1)_j.
             let slope: Vec<f64> = row.iter().map(|v| 1.0 - v.tanh().powi(2)).collect();
-            let mut jjt = vec![0.0; width * width];
-            for i in 0..width {
-                let wi = &w[i * width..(i + 1) * width];
-                for k in i..width {
-                    let wk = &w[k * width..(k + 1) * width];
-                    let d: f64 = wi.iter().zip(wk).map(|(a, b)| *a as f64 * *b as f64).sum();
-                    let v = slope[i] * slope[k] * d;
-                    jjt[i * width + k] = v;
-                    jjt[k * width + i] = v;
-                }
-            }
-            let e = sym_eigen(&jjt, width);
-            total += e.vectors.iter().map(|v| participation_dimension(v, 2.0)).sum::<f64>() / width as f64;
+            let j: Vec<f64> = (0..width * width).map(|k| w[(k % width) * width + k / width] as f64 * slope[k % width]).collect();
+            let (_, vectors) = crate::eigen_general::eigen_general(&j, width);
+            let d2 = |v: &Vec<num_complex::Complex64>| participation_dimension(&v.iter().map(|c| c.norm_sqr().sqrt()).collect::<Vec<_>>(), 2.0);
+            total += vectors.iter().map(d2).sum::<f64>() / width as f64;
         }
         total / inputs as f64
     });

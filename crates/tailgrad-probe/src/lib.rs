@@ -12,6 +12,7 @@
 
 pub mod criticality;
 pub mod duality;
+pub mod eigen_general;
 pub mod elasticity;
 pub mod hessian;
 pub mod linalg;

@@ -563,3 +563,36 @@ fn heavy_tailed_random_nets_have_lower_dimensional_representations() {
     let (dg, dl) = (gauss.d2_jacobian.unwrap(), levy.d2_jacobian.unwrap());
     assert!(dg > dl && dg > 0.6 && dl < 0.6, "D_2 of Jacobian vectors: Gaussian {dg} vs alpha = 1.2 {dl}");
 }
+
+#[test]
+fn general_eigen_decomposition_of_non_symmetric_matrices() {
+    use crate::eigen_general::eigen_general;
+    use num_complex::Complex64 as C;
+    // A rotation block (eigenvalues +-i) next to 2 and 3, conjugated by a random orthogonal matrix.
+    let q = orthogonal(4, 50);
+    let d = [[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.5, 3.0]];
+    let mut a = vec![0.0; 16];
+    for i in 0..4 {
+        for j in 0..4 {
+            a[i * 4 + j] = (0..4).flat_map(|k| (0..4).map(move |l| (k, l))).map(|(k, l)| q[k][i] * d[k][l] * q[l][j]).sum();
+        }
+    }
+    let (values, _) = eigen_general(&a, 4);
+    let mut got: Vec<(f64, f64)> = values.iter().map(|v| (v.re, v.im)).collect();
+    got.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
+    for (g, w) in got.iter().zip([(0.0, -1.0), (0.0, 1.0), (2.0, 0.0), (3.0, 0.0)]) {
+        assert!((g.0 - w.0).abs() < 1e-10 && (g.1 - w.1).abs() < 1e-10, "{got:?}");
+    }
+    // A random matrix: every pair satisfies A v = lambda v.
+    let mut r = rng(51);
+    let n = 40;
+    let a: Vec<f64> = (0..n * n).map(|_| r.sample(StandardNormal)).collect();
+    let (values, vectors) = eigen_general(&a, n);
+    for (lambda, v) in values.iter().zip(&vectors) {
+        let residual: f64 = (0..n)
+            .map(|i| ((0..n).map(|j| v[j] * a[i * n + j]).sum::<C>() - lambda * v[i]).norm_sqr())
+            .sum::<f64>()
+            .sqrt();
+        assert!(residual < 1e-8, "residual {residual} for {lambda}");
+    }
+}
