@@ -171,6 +171,8 @@ pub struct Representation {
     /// (Qu et al.'s convention; `W^T` in burn's layout), from `|v_i|^2` of the complex eigenvectors,
     /// averaged over `jacobian_inputs` inputs (None = not computed).
     pub d2_jacobian: Option<f64>,
+    /// The multifractal spectrum of the same eigenvectors: `(q, mean D_q)` for q in [0, 2].
+    pub dq_jacobian: Vec<(f64, f64)>,
 }
 
 /// Forward `x` (`m x width`, row-major) through `layer` fresh random layers (`h^1 = x W^1`,
@@ -216,18 +218,24 @@ pub fn representation(init: &InitSpec, width: usize, layer: usize, x: &[f32], ja
     let eig = sym_eigen(&cov, width);
     let ed = effective_dimension(&eig.values.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
     let top = eig.vectors.iter().rev().take(10).map(|v| participation_dimension(v, 2.0)).sum::<f64>() / 10f64.min(width as f64);
-    let d2_jacobian = (jacobian_inputs > 0 && layer >= 2).then(|| {
+    const QS: [f64; 5] = [0.0, 0.5, 1.0, 1.5, 2.0];
+    let dq_jacobian = (jacobian_inputs > 0 && layer >= 2).then(|| {
         let inputs = jacobian_inputs.min(m);
-        let mut total = 0.0;
+        let mut total = [0.0; QS.len()];
         for row in prev.chunks(width).take(inputs) {
             // J[i][j] = W[j][i] tanh'(h_j): d h^layer_i / d h^(layer-1)_j.
             let slope: Vec<f64> = row.iter().map(|v| 1.0 - v.tanh().powi(2)).collect();
             let j: Vec<f64> = (0..width * width).map(|k| w[(k % width) * width + k / width] as f64 * slope[k % width]).collect();
             let (_, vectors) = crate::eigen_general::eigen_general(&j, width);
-            let d2 = |v: &Vec<num_complex::Complex64>| participation_dimension(&v.iter().map(|c| c.norm_sqr().sqrt()).collect::<Vec<_>>(), 2.0);
-            total += vectors.iter().map(d2).sum::<f64>() / width as f64;
+            for v in &vectors {
+                let moduli: Vec<f64> = v.iter().map(|c| c.norm_sqr().sqrt()).collect();
+                for (t, &q) in total.iter_mut().zip(&QS) {
+                    *t += participation_dimension(&moduli, q) / (width * inputs) as f64;
+                }
+            }
         }
-        total / inputs as f64
+        QS.iter().copied().zip(total).collect::<Vec<_>>()
     });
-    Representation { layer, ed, d2_pcs: top, d2_jacobian }
+    let d2_jacobian = dq_jacobian.as_ref().map(|dq| dq[QS.len() - 1].1);
+    Representation { layer, ed, d2_pcs: top, d2_jacobian, dq_jacobian: dq_jacobian.unwrap_or_default() }
 }

@@ -562,6 +562,10 @@ fn heavy_tailed_random_nets_have_lower_dimensional_representations() {
     assert!(gauss.ed > levy.ed, "ED: Gaussian {} vs alpha = 1.2 {}", gauss.ed, levy.ed);
     let (dg, dl) = (gauss.d2_jacobian.unwrap(), levy.d2_jacobian.unwrap());
     assert!(dg > dl && dg > 0.6 && dl < 0.6, "D_2 of Jacobian vectors: Gaussian {dg} vs alpha = 1.2 {dl}");
+    // D_q is non-increasing in q (D_0 = 1 for vectors with no exact zeros).
+    for dq in [&gauss.dq_jacobian, &levy.dq_jacobian] {
+        assert!((dq[0].1 - 1.0).abs() < 1e-9 && dq.windows(2).all(|p| p[1].1 <= p[0].1 + 1e-9), "{dq:?}");
+    }
 }
 
 #[test]
