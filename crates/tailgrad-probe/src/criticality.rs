@@ -131,8 +131,7 @@ pub fn propagated_circle_cv(init: &InitSpec, width: usize, depth: usize, angles:
         let diff = next - h.clone();
         let scale = (read_f32s(diff.clone().abs().max())[0] as f64).max(f64::MIN_POSITIVE);
         let d: Vec<f64> = read_f32s(diff.div_scalar(scale).powf_scalar(2.0).sum_dim(1).sqrt()).iter().map(|&v| v as f64).collect();
-        let mean = d.iter().sum::<f64>() / d.len() as f64;
-        let std = (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / d.len() as f64).sqrt();
+        let (mean, std) = crate::linalg::mean_std(&d);
         cvs.push(std / mean);
     }
     cvs

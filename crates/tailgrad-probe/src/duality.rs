@@ -15,7 +15,7 @@
 //! which holds at a minimum where `dl_k ~ dw_k^T H dw_k / 2`.
 
 use crate::hessian::dense_hessian;
-use crate::linalg::{dot, sym_eigen};
+use crate::linalg::{dot, mean_std, sym_eigen};
 use crate::objective::NetLoss;
 use crate::params::Params;
 use burn::module::Module;
@@ -183,11 +183,4 @@ pub fn decompose(
 fn full_loss(eval: &Mlp, split: &DeviceSplit) -> f64 {
     let (x, y) = split.range(0, split.len);
     sample_losses(eval, x, y).iter().sum::<f64>() / split.len as f64
-}
-
-/// Population mean and standard deviation.
-fn mean_std(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let m = xs.iter().sum::<f64>() / n;
-    (m, (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt())
 }

@@ -25,6 +25,13 @@ pub fn scaled(a: &[f64], s: f64) -> Vec<f64> {
     a.iter().map(|x| x * s).collect()
 }
 
+/// Mean and population standard deviation.
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    (m, (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt())
+}
+
 /// A vector of +-1 entries (Hutchinson's probe vectors).
 pub fn rademacher<R: Rng>(n: usize, rng: &mut R) -> Vec<f64> {
     (0..n).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect()

@@ -344,8 +344,7 @@ impl Probe for VarianceFlatnessProbe {
         let (x, y) = head(ctx.train, s.samples);
         let mut obj = NetLoss::on(ctx.model.clone(), x, y, params, 10_000);
         let w0 = obj.point();
-        let vf = variance_flatness::analyse(&mut obj, &w0, &traj, s.layer, s.directions, s.factor, ctx.seed);
-        let dirs = variance_flatness::pca(&traj, s.directions, ctx.seed).directions;
+        let (vf, pca) = variance_flatness::analyse(&mut obj, &w0, &traj, s.layer, s.directions, s.factor, ctx.seed);
         let noise = noise::measure(
             ctx.model,
             &noise::NoiseInput {
@@ -354,7 +353,7 @@ impl Probe for VarianceFlatnessProbe {
                 batch_size: ctx.batch_size,
                 batches: s.noise_batches,
                 params,
-                directions: &dirs,
+                directions: &pca.directions,
                 lr: ctx.lr,
                 per_sample: 0,
                 seed: ctx.seed ^ ctx.step,

@@ -336,7 +336,7 @@ fn flatness_of_a_quadratic_and_a_planted_inverse_relation() {
     // Plant sigma_i^2 = lambda_i^2: F ~ lambda^(-1/2) so sigma^2 ~ F^-4, psi = 4.
     let variances: Vec<f64> = lambdas.iter().map(|l| l * l * 1e-4).collect();
     let traj = planted_trajectory(&variances, &q, 6000, 22);
-    let vf = variance_flatness::analyse(&mut quad, &w0, &traj, 1, 10, e, 0);
+    let (vf, _) = variance_flatness::analyse(&mut quad, &w0, &traj, 1, 10, e, 0);
     assert!((vf.psi - 4.0).abs() < 0.3 && vf.psi_ci95 < 0.5, "psi = {} +- {}", vf.psi, vf.psi_ci95);
 }
 

@@ -177,7 +177,8 @@ pub struct VarianceFlatness {
 }
 
 /// PCA of `traj` then flatness along its top `k` directions around `w0` (the final weights of
-/// the same layer, on the full-training-set loss `obj`).
+/// the same layer, on the full-training-set loss `obj`). The PCA comes back too, for callers that
+/// need its directions (e.g. the noise temperature along each of them).
 pub fn analyse(
     obj: &mut dyn Objective,
     w0: &[f64],
@@ -186,7 +187,7 @@ pub fn analyse(
     k: usize,
     factor: f64,
     seed: u64,
-) -> VarianceFlatness {
+) -> (VarianceFlatness, Pca) {
     let p = pca(traj, k, seed);
     let loss0 = obj.value(w0);
     let flat: Vec<Flatness> = p.directions.iter().map(|d| flatness(obj, w0, loss0, d, factor, 1e-2)).collect();
@@ -207,18 +208,19 @@ pub fn analyse(
         let (x, y): (Vec<f64>, Vec<f64>) = ranks.into_iter().unzip();
         fit_line(&x, &y)
     });
-    VarianceFlatness {
+    let vf = VarianceFlatness {
         layer,
         snapshots: traj.len(),
         loss0,
         factor,
         explained_fraction: p.variances.iter().map(|v| v / p.total_variance).collect(),
-        variances: p.variances,
+        variances: p.variances.clone(),
         flatness: flat,
         psi: psi_fit.as_ref().map_or(f64::NAN, |f| -f.slope),
         psi_ci95: psi_fit.as_ref().map_or(f64::NAN, |f| f.slope_ci95),
         psi_fit,
         gamma: gamma_fit.as_ref().map_or(f64::NAN, |f| -f.slope),
         gamma_fit,
-    }
+    };
+    (vf, p)
 }
