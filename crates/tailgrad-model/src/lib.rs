@@ -1,6 +1,7 @@
 //! The networks of tailgrad: a fully connected `Mlp` whose every layer is drawn from an
 //! [`InitSpec`], with per-layer pre-activations and activations exposed for the probes.
 
+mod fast_tanh;
 mod mlp;
 mod spec;
 pub mod tensors_io;

@@ -92,3 +92,27 @@ fn save_and_load_round_trip() {
     let err = Mlp::load(&path, &device).unwrap_err().to_string();
     assert!(err.contains("model.safetensors") && err.contains("not a safetensors file"), "{err}");
 }
+
+/// The CPU fast path of tanh (value by a rational approximation, derivative attached as a
+/// constant slope) gives the same loss gradients as burn's own `Tensor::tanh`.
+#[test]
+fn fast_tanh_gradients_match_burns_tanh() {
+    let device = Device::flex().autodiff();
+    let mlp = Mlp::init(&small(), 5, &device).unwrap();
+    let x_host: Vec<f32> = (0..24).map(|i| ((i * 7) % 13) as f32 / 3.0 - 2.0).collect();
+    let x = Tensor::<2>::from_data(TensorData::new(x_host, [4, 6]), &device);
+    let grads_of = |logits: Tensor<2>| {
+        let grads = logits.powi_scalar(2).sum().backward();
+        mlp.layers.iter().map(|l| values(l.weight.val().grad(&grads).unwrap())).collect::<Vec<_>>()
+    };
+    let ours = grads_of(mlp.forward(x.clone()));
+    let last = mlp.layers.len() - 1;
+    let burns = grads_of(mlp.layers.iter().enumerate().fold(x, |h, (l, layer)| {
+        let out = layer.forward(h);
+        if l == last { out } else { out.tanh() }
+    }));
+    for (a, b) in ours.iter().flatten().zip(burns.iter().flatten()) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    assert!(ours.iter().flatten().any(|g| g.abs() > 1e-2), "the gradients are not all zero");
+}
