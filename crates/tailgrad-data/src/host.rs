@@ -103,8 +103,10 @@ impl Images {
             })
             .collect();
         let mut out = vec![0.0f32; self.pixels.len()];
-        for (i, (o, &p)) in out.iter_mut().zip(&self.pixels).enumerate() {
-            *o = table[(i % f) / plane][p as usize];
+        for (image_out, image) in out.chunks_mut(f).zip(self.pixels.chunks(f)) {
+            for ((plane_out, plane_in), table) in image_out.chunks_mut(plane).zip(image.chunks(plane)).zip(&table) {
+                plane_out.iter_mut().zip(plane_in).for_each(|(o, &p)| *o = table[p as usize]);
+            }
         }
         out
     }
