@@ -37,6 +37,7 @@ fn write_run(dir: &Path, accs: &[f64], status: Status) {
         train_samples_per_s: 1.0,
         backend: "cpu: flex".into(),
         parameters: 1,
+        time: Default::default(),
     };
     std::fs::write(dir.join("summary.json"), serde_json::to_string(&summary).unwrap()).unwrap();
 }

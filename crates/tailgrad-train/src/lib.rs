@@ -10,9 +10,11 @@ pub mod run;
 pub mod sgd;
 pub mod spec;
 pub mod tensorboard;
+pub mod timing;
 
 pub use probe::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 pub use run::{Backend, Prepared, Status, Summary, prepare, read_summary, train};
+pub use timing::Timings;
 pub use spec::{Console, LogSpec, RunSpec, Schedule, SpecError, TrainSpec};
 
 #[cfg(test)]

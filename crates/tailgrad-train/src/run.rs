@@ -9,6 +9,7 @@ use crate::probe::{Probe, ProbeContext, ProbeLog};
 use crate::sgd::Sgd;
 use crate::spec::RunSpec;
 use crate::tensorboard::EventWriter;
+use crate::timing::{Timings, timed};
 use anyhow::{Context, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
@@ -45,6 +46,9 @@ pub struct Summary {
     pub train_samples_per_s: f64,
     pub backend: String,
     pub parameters: usize,
+    /// Where this session's wall time went.
+    #[serde(default)]
+    pub time: Timings,
 }
 
 pub fn read_summary(run_dir: &Path) -> anyhow::Result<Summary> {
@@ -114,7 +118,9 @@ pub fn train(
     tailgrad_model::tensors_io::write_atomically(&run_dir.join("spec.toml"), spec.to_toml().as_bytes())?;
     let _ = std::fs::remove_file(run_dir.join("summary.json"));
 
-    let Prepared { split, model_spec, train_set, val_set, test_set } = prepare(spec, device)?;
+    let session = Instant::now();
+    let mut time = Timings::default();
+    let Prepared { split, model_spec, train_set, val_set, test_set } = timed(&mut time.data_load_s, || prepare(spec, device))?;
 
     // Model and optimizer, fresh or from the checkpoint.
     let train_device = device.clone().autodiff();
@@ -166,6 +172,7 @@ pub fn train(
         last_row,
         train_time: 0.0,
         train_samples: 0,
+        time,
         probes,
         probe_logs,
         flipped,
@@ -188,6 +195,7 @@ pub fn train(
         train_samples_per_s: run.train_samples as f64 / run.train_time.max(1e-9),
         backend: backend.description.to_string(),
         parameters,
+        time: Timings { train_steps_s: run.train_time, total_s: session.elapsed().as_secs_f64(), ..run.time },
     };
     if let Some(w) = events.as_mut() {
         w.flush()?;
@@ -245,6 +253,8 @@ struct Loop<'a> {
     /// Seconds spent in training steps (evaluation excluded) and samples seen, this session.
     train_time: f64,
     train_samples: u64,
+    /// The other buckets of this session's time.
+    time: Timings,
     probes: &'a mut [Box<dyn Probe>],
     probe_logs: Vec<ProbeLog>,
     flipped: Option<&'a [bool]>,
@@ -269,22 +279,30 @@ impl<'a> Loop<'a> {
         }
         let mut segment_start = Instant::now();
         let mut segment_samples = 0usize;
+        // Time inside a segment that is not a training step (probe hooks, histograms).
+        let mut segment_excluded = 0.0;
         while self.pos.step < self.total_steps {
-            let order = EpochOrder::new(train_set.len, self.spec.seed, self.pos.epoch, &device);
+            let order = timed(&mut self.time.batching_s, || EpochOrder::new(train_set.len, self.spec.seed, self.pos.epoch, &device));
             let batches = train_set.batches(t.batch_size) as u64;
             while self.pos.batch < batches && self.pos.step < self.total_steps {
                 let lr = t.schedule.lr(t.lr, self.pos.step as usize, self.steps_per_epoch as usize, self.total_steps as usize);
                 if !self.probes.is_empty() {
-                    self.probes_before_step(model, train_set, lr)?;
+                    let before = self.time.probes_s;
+                    let ctx = self.probe_context(model, train_set, lr);
+                    timed(&mut self.time.probes_s, || self.probes.iter_mut().try_for_each(|p| p.before_step(&ctx)))?;
+                    segment_excluded += self.time.probes_s - before;
                 }
-                let (x, y) = train_set.batch(&order, self.pos.batch as usize, t.batch_size);
+                let (x, y) = timed(&mut self.time.batching_s, || train_set.batch(&order, self.pos.batch as usize, t.batch_size));
                 let b = y.dims()[0];
                 let (nll, correct) = nll_sum_and_correct(model.forward(x), y);
                 let loss = nll.clone().div_scalar(b as f64);
                 let grads = loss.backward();
                 let last_of_epoch = self.pos.batch + 1 == batches;
                 if last_of_epoch && self.histograms_due() {
-                    self.histograms(model, &grads)?;
+                    let mut spent = 0.0;
+                    timed(&mut spent, || self.histograms(model, &grads))?;
+                    self.time.logging_s += spent;
+                    segment_excluded += spent;
                 }
                 sgd.step(model, &grads, lr);
                 self.window.losses.push(loss.inner());
@@ -303,11 +321,12 @@ impl<'a> Loop<'a> {
                     if let Some(d) = self.drain_window()? {
                         return Ok(Some(d));
                     }
-                    self.train_time += segment_start.elapsed().as_secs_f64();
+                    self.train_time += segment_start.elapsed().as_secs_f64() - segment_excluded;
                     self.train_samples += segment_samples as u64;
                     let rate = self.train_samples as f64 / self.train_time.max(1e-9);
                     let w = &self.window;
-                    self.console.progress(self.pos.step, w.loss_sum / w.seen.max(1) as f64, w.correct_sum / w.seen.max(1) as f64, rate);
+                    let (loss, acc) = (w.loss_sum / w.seen.max(1) as f64, w.correct_sum / w.seen.max(1) as f64);
+                    timed(&mut self.time.logging_s, || self.console.progress(self.pos.step, loss, acc, rate));
                     if row_due {
                         self.log_row(model)?;
                     }
@@ -316,12 +335,15 @@ impl<'a> Loop<'a> {
                         self.pos.batch = 0;
                         self.stop_if_fitted();
                     }
-                    self.run_probes(model, train_set, last_of_epoch)?;
+                    let mut spent = 0.0;
+                    timed(&mut spent, || self.run_probes(model, train_set, last_of_epoch))?;
+                    self.time.probes_s += spent;
                     if last_of_epoch || self.pos.step == self.total_steps {
                         self.checkpoint(model, sgd)?;
                     }
                     segment_start = Instant::now();
                     segment_samples = 0;
+                    segment_excluded = 0.0;
                     if last_of_epoch {
                         break; // the next epoch draws its own order
                     }
@@ -359,11 +381,6 @@ impl<'a> Loop<'a> {
             seed: self.spec.seed,
             run_dir: self.run_dir,
         }
-    }
-
-    fn probes_before_step(&mut self, model: &Mlp, train_set: &DeviceSplit, lr: f64) -> anyhow::Result<()> {
-        let ctx = self.probe_context(model, train_set, lr);
-        self.probes.iter_mut().try_for_each(|p| p.before_step(&ctx))
     }
 
     /// Measure the probes due after this step and log their results.
@@ -426,6 +443,7 @@ impl<'a> Loop<'a> {
     }
 
     fn log_row(&mut self, model: &Mlp) -> anyhow::Result<()> {
+        let eval_start = Instant::now();
         let eval_model = model.valid();
         let eval_batch = self.spec.train.eval_batch;
         let (test_loss, test_acc) = evaluate(&eval_model, self.test_set, eval_batch);
@@ -436,6 +454,8 @@ impl<'a> Loop<'a> {
             }
             None => (None, None),
         };
+        self.time.eval_s += eval_start.elapsed().as_secs_f64();
+        self.time.eval_samples += (self.test_set.len + self.val_set.map_or(0, |v| v.len)) as u64;
         let w = std::mem::take(&mut self.window);
         let seen = (w.seen > 0).then_some(w.seen as f64);
         let row = MetricRow {
@@ -454,8 +474,9 @@ impl<'a> Loop<'a> {
         if test_acc > self.pos.best_test_acc || self.pos.step == 0 {
             self.pos.best_test_acc = test_acc;
             self.pos.best_step = self.pos.step;
-            checkpoint::save_best(self.run_dir, &model.to_host(), &self.pos)?;
+            timed(&mut self.time.checkpoint_s, || checkpoint::save_best(self.run_dir, &model.to_host(), &self.pos))?;
         }
+        let logging_start = Instant::now();
         self.metrics.append(&row)?;
         if let Some(events) = self.events.as_deref_mut() {
             events.scalars(row.step, &row.scalars())?;
@@ -463,15 +484,18 @@ impl<'a> Loop<'a> {
         }
         self.console.row(&row);
         self.last_row = Some(row);
+        self.time.logging_s += logging_start.elapsed().as_secs_f64();
         Ok(())
     }
 
     fn checkpoint(&mut self, model: &Mlp, sgd: &Sgd) -> anyhow::Result<()> {
+        let start = Instant::now();
         let mut tensors: Vec<HostTensor> = model.to_host();
         tensors.extend(sgd.to_host());
         self.pos.wall_s = self.wall();
         self.started = Instant::now();
         checkpoint::save(self.run_dir, &tensors, &self.pos, self.spec.train.keep_checkpoints)?;
+        self.time.checkpoint_s += start.elapsed().as_secs_f64();
         Ok(())
     }
 }

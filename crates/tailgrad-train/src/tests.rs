@@ -56,6 +56,16 @@ fn loss_falls_on_real_mnist() {
     assert!(rows[2].test_acc > 0.6, "test accuracy {} after 2 epochs on 500 images", rows[2].test_acc);
     assert!(rows[2].train_loss.unwrap() < rows[1].train_loss.unwrap());
     assert!(tmp.path().join("checkpoints/best.safetensors").is_file());
+    // The time profile: every bucket was used, the buckets fit in the total, and the full test
+    // set (10,000 images; the subset is of the training set) was evaluated at each of the 3 rows.
+    let time = &summary.time;
+    assert_eq!(time.eval_samples, 3 * 10_000);
+    for (name, s) in [("data", time.data_load_s), ("steps", time.train_steps_s), ("batching", time.batching_s), ("eval", time.eval_s), ("logging", time.logging_s), ("checkpoints", time.checkpoint_s)] {
+        assert!(s > 0.0, "{name}: {s} s");
+    }
+    assert!(time.batching_s < time.train_steps_s);
+    let parts = time.data_load_s + time.train_steps_s + time.eval_s + time.logging_s + time.checkpoint_s + time.probes_s;
+    assert!(parts <= time.total_s && parts > 0.9 * time.total_s, "{time:?}");
     assert!(std::fs::read_dir(tmp.path()).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("events.out.tfevents.")));
     // Resuming a complete run trains nothing and keeps its results.
     let resumed = run(&small_spec(&[]), tmp.path(), true);
