@@ -451,3 +451,39 @@ fn criticality_maps_random_nets_and_compares_with_mean_field() {
     assert!((lyap + 0.693).abs() < 0.1, "measured {lyap}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("| 0.5 | 0.0000 | 0.2500 |"));
 }
+
+/// `benches/compare_pytorch.sh --quick`, the CI-size run of the PyTorch comparison: 10 SGD steps
+/// of every case on both sides, and every ratio (training, evaluation) a positive number. Needs
+/// `TAILGRAD_TORCH_VENV`, a venv with torch (set by `.ci/run`).
+#[test]
+fn pytorch_comparison_runs_in_ci_size() {
+    let venv = match std::env::var("TAILGRAD_TORCH_VENV") {
+        Ok(v) => v,
+        Err(_) if std::env::var_os("CI").is_some() => panic!("CI must set TAILGRAD_TORCH_VENV (see .ci/run)"),
+        Err(_) => {
+            eprintln!("TAILGRAD_TORCH_VENV not set: skipping the PyTorch comparison (CI runs it)");
+            return;
+        }
+    };
+    let out = ok(Command::new("bash")
+        .arg(repo().join("benches/compare_pytorch.sh"))
+        .arg("--quick")
+        .current_dir(repo())
+        .env("TAILGRAD_BIN", env!("CARGO_BIN_EXE_tailgrad"))
+        .env("TAILGRAD_TORCH_VENV", venv)
+        .env("TAILGRAD_DATA", tailgrad_testkit::data_dir())
+        .output()
+        .unwrap());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = table.lines().filter(|l| l.contains(" | ")).skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 4, "one row per case:\n{table}");
+    for row in &rows {
+        // net (1-3 words) batch threads | train_tg train_pt ratio | eval_tg eval_pt ratio | load_tg load_pt
+        let bar = row.iter().position(|c| *c == "|").unwrap();
+        let number = |k: usize| row[bar + k].parse::<f64>().unwrap_or_else(|_| panic!("column {k} of {row:?}"));
+        for k in [1, 2, 3, 5, 6, 7, 9, 10] {
+            assert!(number(k).is_finite() && number(k) > 0.0, "{row:?}");
+        }
+        assert!((number(3) - number(1) / number(2)).abs() < 0.01 * number(3) + 0.01, "the ratio is tailgrad / PyTorch: {row:?}");
+    }
+}
