@@ -13,7 +13,7 @@ pub mod formats;
 pub mod host;
 
 pub use catalog::{Dataset, Normalization};
-pub use device::{DeviceSplit, EpochOrder};
+pub use device::{DeviceSplit, EpochOrder, RowBlocks};
 pub use fetch::{data_dir, verify};
 pub use host::{LabelNoise, Split};
 

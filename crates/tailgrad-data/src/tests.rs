@@ -101,6 +101,8 @@ fn verify_reports_each_file() {
     assert!(matches!(statuses[2].result, Err(DataError::Checksum { .. })));
 }
 
+/// Batches, ranges and row selections read the host rows, whether the split is one device
+/// buffer or blocks of 7 rows (as a large split is on a GPU), so every read below crosses blocks.
 #[test]
 fn device_batches_are_the_host_rows() {
     let fx = repo().join("datasets/fixtures");
@@ -113,18 +115,28 @@ fn device_batches_are_the_host_rows() {
     let images = Images { shape: [1, 28, 28], pixels, labels, classes: 10 };
     let host = images.normalized(Dataset::Mnist, Normalization::Standard);
     let device = Device::flex();
-    let split = DeviceSplit::upload(&images, Dataset::Mnist, Normalization::Standard, &device);
-    let order = EpochOrder::new(100, 3, 2, &device);
     let perm = device::epoch_permutation(100, 3, 2);
     assert_eq!(perm, device::epoch_permutation(100, 3, 2));
     assert_ne!(perm, device::epoch_permutation(100, 3, 1));
-    assert_eq!(split.batches(32), 4);
-    let (x, y) = split.batch(&order, 3, 32);
-    let (x, y) = (x.into_data().try_to_vec::<f32>().unwrap(), y.into_data().convert::<i64>().try_to_vec::<i64>().unwrap());
-    assert_eq!(y.len(), 4, "the last batch holds the remaining 100 - 96 images");
-    for (k, &i) in perm[96..].iter().enumerate() {
-        assert_eq!(y[k], images.labels[i as usize] as i64);
-        assert_eq!(x[k * 784..(k + 1) * 784], host[i as usize * 784..(i as usize + 1) * 784]);
+    let host_rows = |idx: &[i64]| -> Vec<f32> { idx.iter().flat_map(|&i| host[i as usize * 784..(i as usize + 1) * 784].to_vec()).collect() };
+    let host_labels = |idx: &[i64]| -> Vec<i64> { idx.iter().map(|&i| images.labels[i as usize] as i64).collect() };
+    let read = |(x, y): (burn::tensor::Tensor<2>, burn::tensor::Tensor<1, burn::tensor::Int>)| {
+        (x.into_data().try_to_vec::<f32>().unwrap(), y.into_data().convert::<i64>().try_to_vec::<i64>().unwrap())
+    };
+    for rows_per_block in [usize::MAX, 7] {
+        let split = DeviceSplit::upload_in_blocks(&images, Dataset::Mnist, Normalization::Standard, &device, rows_per_block);
+        assert_eq!(split.x.blocks().count(), if rows_per_block == 7 { 15 } else { 1 });
+        let order = EpochOrder::new(100, 3, 2, &device);
+        assert_eq!(order.host, perm);
+        assert_eq!(split.batches(32), 4);
+        let (x, y) = read(split.batch(&order, 3, 32));
+        assert_eq!(y.len(), 4, "the last batch holds the remaining 100 - 96 images");
+        assert_eq!((x, y), (host_rows(&perm[96..]), host_labels(&perm[96..])));
+        assert_eq!(read(split.batch(&order, 1, 32)), (host_rows(&perm[32..64]), host_labels(&perm[32..64])));
+        let span: Vec<i64> = (5..40).collect();
+        assert_eq!(read(split.range(5, 35)), (host_rows(&span), host_labels(&span)));
+        let picked = [93, 2, 50, 2, 8, 99];
+        assert_eq!(read(split.rows(&picked)), (host_rows(&picked), host_labels(&picked)));
     }
 }
 

@@ -83,9 +83,19 @@ fn rows(values: &[f32], width: usize) -> Vec<Vec<f64>> {
 
 /// Index of the nearest same-class training sample (Euclidean, input space) of each test sample.
 fn nearest_same_class(train: &DeviceSplit, test_x: Tensor<2>, test_y: &[i64], train_y: &[i64]) -> Vec<usize> {
-    let train_sq = read_f32s(train.x.clone().powf_scalar(2.0).sum_dim(1));
-    let cross = read_f32s(test_x.matmul(train.x.clone().transpose()));
+    // Squared norms and test-train products, block by block of the training rows.
     let n = train.len;
+    let m = test_x.dims()[0];
+    let mut train_sq = Vec::with_capacity(n);
+    let mut cross = vec![0.0f32; m * n];
+    for (first, block) in train.x.blocks() {
+        train_sq.extend(read_f32s(block.clone().powf_scalar(2.0).sum_dim(1)));
+        let rows = block.dims()[0];
+        let part = read_f32s(test_x.clone().matmul(block.clone().transpose()));
+        for k in 0..m {
+            cross[k * n + first..k * n + first + rows].copy_from_slice(&part[k * rows..(k + 1) * rows]);
+        }
+    }
     test_y
         .iter()
         .enumerate()
@@ -120,8 +130,7 @@ pub fn decompose(
     let ints = |t: Tensor<1, Int>| t.into_data().convert::<i64>().try_to_vec::<i64>().expect("ints");
     let (test_y, train_y) = (ints(ty.clone()), ints(train.y.clone()));
     let nearest = nearest_same_class(train, tx.clone(), &test_y, &train_y);
-    let idx = Tensor::<1, Int>::from_data(TensorData::new(nearest.iter().map(|&i| i as i64).collect::<Vec<_>>(), [m]), &train.x.device());
-    let (nx, ny) = (train.x.clone().select(0, idx.clone()), train.y.clone().select(0, idx));
+    let (nx, ny) = train.rows(&nearest.iter().map(|&i| i as i64).collect::<Vec<_>>());
 
     // Activities entering the layer, for the test samples (a') and their neighbours (a).
     let fan_in = eval.layers[layer].weight.val().dims()[0];

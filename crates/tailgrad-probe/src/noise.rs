@@ -16,7 +16,7 @@
 
 use crate::linalg::{axpy, dot, norm};
 use crate::params::Params;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 use tailgrad_data::DeviceSplit;
 use tailgrad_model::Mlp;
@@ -115,15 +115,13 @@ pub struct NoiseInput<'a> {
 
 /// Gradient-noise statistics at the model's current weights (`model` on an autodiff device).
 pub fn measure(model: &Mlp, input: &NoiseInput) -> NoiseReport {
-    let device = input.data.x.device();
     let order = tailgrad_data::device::epoch_permutation(input.data.len, input.seed, u64::MAX);
     let k = input.batches.min(input.data.len / input.batch_size).max(2);
     let mut all = Moments::default();
     let (mut clean, mut noisy) = (Moments::default(), Moments::default());
     let mut projections: Vec<Vec<f64>> = vec![Vec::new(); input.directions.len()];
     let grad_of = |idx: &[i64]| -> Vec<f64> {
-        let t = Tensor::<1, Int>::from_data(TensorData::new(idx.to_vec(), [idx.len()]), &device);
-        let (x, y) = (input.data.x.clone().select(0, t.clone()), input.data.y.clone().select(0, t));
+        let (x, y) = input.data.rows(idx);
         let (nll, _) = nll_sum_and_correct(model.forward(x), y);
         let grads = nll.div_scalar(idx.len() as f64).backward();
         input.params.grad(model, &grads)
@@ -177,9 +175,7 @@ fn variance(xs: &[f64]) -> f64 {
 /// Per-sample `tr(Sigma)` and `B_simple` over the samples `idx`, from squared per-sample
 /// gradient norms `|g_i|^2 = sum_l |a_i^l|^2 |delta_i^l|^2 (+ |delta_i^l|^2 for a bias)`.
 fn per_sample_noise(model: &Mlp, data: &DeviceSplit, idx: &[i64]) -> (f64, f64) {
-    let device = data.x.device();
-    let t = Tensor::<1, Int>::from_data(TensorData::new(idx.to_vec(), [idx.len()]), &device);
-    let (x, y) = (data.x.clone().select(0, t.clone()), data.y.clone().select(0, t));
+    let (x, y) = data.rows(idx);
     let taps = LayerTaps::run(model, x, y);
     let n = idx.len() as f64;
     let mut sq = 0.0;

@@ -5,7 +5,7 @@
 use crate::params::Params;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor};
-use tailgrad_data::DeviceSplit;
+use tailgrad_data::{DeviceSplit, RowBlocks};
 use tailgrad_model::Mlp;
 use tailgrad_train::objective::{nll_sum_and_correct, read_f32s};
 
@@ -27,7 +27,7 @@ pub struct NetLoss {
     model: Option<Mlp>,
     params: Params,
     /// The inputs of layer `first` (the data itself when `first` is 0).
-    x: Tensor<2>,
+    x: RowBlocks,
     first: usize,
     y: Tensor<1, Int>,
     len: usize,
@@ -37,14 +37,21 @@ pub struct NetLoss {
 impl NetLoss {
     /// `model` must live on an autodiff device.
     pub fn new(model: Mlp, data: &DeviceSplit, params: Params, chunk: usize) -> Self {
-        Self::on(model, data.x.clone(), data.y.clone(), params, chunk)
+        Self::on_rows(model, data.x.clone(), data.y.clone(), params, chunk)
     }
 
     /// The loss on the samples `x`, `y` (e.g. a subset of a split).
     pub fn on(model: Mlp, x: Tensor<2>, y: Tensor<1, Int>, params: Params, chunk: usize) -> Self {
+        Self::on_rows(model, RowBlocks::one(x), y, params, chunk)
+    }
+
+    fn on_rows(model: Mlp, x: RowBlocks, y: Tensor<1, Int>, params: Params, chunk: usize) -> Self {
         let len = y.dims()[0];
         let (x, first) = match params {
-            Params::Layer(l) if l >= 1 => (model.valid().forward_trace(x).post[l - 1].clone(), l),
+            Params::Layer(l) if l >= 1 => {
+                let eval = model.valid();
+                (x.map(|block| eval.forward_trace(block).post[l - 1].clone()), l)
+            }
             _ => (x, 0),
         };
         Self { model: Some(model), params, x, first, y, len, chunk: chunk.max(1) }
@@ -89,7 +96,7 @@ impl Objective for NetLoss {
         let eval = self.model().valid();
         let sums: Vec<Tensor<1>> = self
             .chunks()
-            .map(|(s, n)| nll_sum_and_correct(self.logits(&eval, self.x.clone().narrow(0, s, n)), self.y.clone().narrow(0, s, n)).0)
+            .map(|(s, n)| nll_sum_and_correct(self.logits(&eval, self.x.range(s, n)), self.y.clone().narrow(0, s, n)).0)
             .collect();
         read_f32s(Tensor::cat(sums, 0)).iter().map(|&v| v as f64).sum::<f64>() / self.len as f64
     }
@@ -100,7 +107,7 @@ impl Objective for NetLoss {
         let mut loss = 0.0;
         for (s, n) in self.chunks().collect::<Vec<_>>() {
             let model = self.model();
-            let (nll, _) = nll_sum_and_correct(self.logits(model, self.x.clone().narrow(0, s, n)), self.y.clone().narrow(0, s, n));
+            let (nll, _) = nll_sum_and_correct(self.logits(model, self.x.range(s, n)), self.y.clone().narrow(0, s, n));
             let mean_part = nll.div_scalar(self.len as f64);
             let grads = mean_part.backward();
             loss += read_f32s(mean_part.inner())[0] as f64;

@@ -490,8 +490,7 @@ impl Probe for ElasticityProbe {
         if idx.len() < 4 {
             bail!("config: probe `local-elasticity`: only {} training samples of classes {:?}", idx.len(), s.classes);
         }
-        let t = Tensor::<1, burn::tensor::Int>::from_data(burn::tensor::TensorData::new(idx.clone(), [idx.len()]), &ctx.train.x.device());
-        let (x, y) = (ctx.train.x.clone().select(0, t.clone()), ctx.train.y.clone().select(0, t));
+        let (x, y) = ctx.train.rows(&idx);
         let e = elasticity::measure(ctx.model, x, y, s.eta.unwrap_or(ctx.lr));
         let scalars = vec![
             ("s_rel_same".into(), e.s_rel_same),

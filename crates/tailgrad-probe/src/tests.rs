@@ -188,7 +188,7 @@ fn softmax_regression_hvp(x: &[f32], w: &[f64], v: &[f64], n: usize) -> Vec<f64>
 fn finite_difference_hvp_matches_the_exact_hessian_of_softmax_regression() {
     let (train, _) = mnist(20);
     let model = net(&[], 1, 1.0);
-    let x = tailgrad_train::objective::read_f32s(train.x.clone());
+    let x = tailgrad_train::objective::read_f32s(train.x.range(0, train.len));
     let mut obj = NetLoss::new(model, &train, Params::All, 10_000);
     let w = obj.point();
     let mut r = rng(9);
@@ -533,8 +533,7 @@ fn a_trained_net_is_locally_elastic() {
     let mut model = net(&[64], 13, 1.0);
     let ys: Vec<i64> = train.y.clone().into_data().convert::<i64>().try_to_vec().unwrap();
     let idx: Vec<i64> = (0..train.len as i64).filter(|&i| ys[i as usize] == 3 || ys[i as usize] == 7).collect();
-    let t = burn::tensor::Tensor::<1, burn::tensor::Int>::from_data(burn::tensor::TensorData::new(idx.clone(), [idx.len()]), &train.x.device());
-    let (x, y) = (train.x.clone().select(0, t.clone()), train.y.clone().select(0, t));
+    let (x, y) = train.rows(&idx);
     for _ in 0..30 {
         let (nll, _) = tailgrad_train::objective::nll_sum_and_correct(model.forward(x.clone()), y.clone());
         let g = Params::All.grad(&model, &nll.div_scalar(idx.len() as f64).backward());

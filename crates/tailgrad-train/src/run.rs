@@ -273,7 +273,7 @@ impl<'a> Loop<'a> {
     /// Returns `Some((step, loss))` if the run diverged.
     fn train_loop(&mut self, model: &mut Mlp, sgd: &mut Sgd, train_set: &DeviceSplit) -> anyhow::Result<Option<(u64, f64)>> {
         let t = &self.spec.train;
-        let device = train_set.x.device();
+        let device = train_set.device();
         if self.pos.step == 0 {
             self.log_row(model)?;
         }

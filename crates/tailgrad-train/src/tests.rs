@@ -177,5 +177,15 @@ fn wgpu_agrees_with_the_cpu_backend() {
     }
     let (lx, ly) = (a[1].train_loss.unwrap(), b[1].train_loss.unwrap());
     assert!((lx - ly).abs() < 1e-4, "mean train loss over 5 steps: cpu {lx} vs wgpu {ly}");
+    // A split held in several device buffers (as full MNIST is on a GPU) gives the same batches.
+    let data = spec.data.load(spec.seed).unwrap();
+    let upload = |device: &Device, rows| tailgrad_data::DeviceSplit::upload_in_blocks(&data.train, data.dataset, spec.data.normalize, device, rows);
+    let (whole, blocks) = (upload(&cpu(), usize::MAX), upload(&gpu.device, 64));
+    assert_eq!(blocks.x.blocks().count(), 8, "500 images in blocks of 64");
+    let (order_cpu, order_gpu) = (tailgrad_data::EpochOrder::new(500, 1, 0, &cpu()), tailgrad_data::EpochOrder::new(500, 1, 0, &gpu.device));
+    for b in [0, 7, 19] {
+        let (x_cpu, x_gpu) = (whole.batch(&order_cpu, b, 25).0, blocks.batch(&order_gpu, b, 25).0);
+        assert_eq!(objective::read_f32s(x_cpu), objective::read_f32s(x_gpu), "batch {b}");
+    }
 }
 
