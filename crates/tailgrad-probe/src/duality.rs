@@ -154,9 +154,7 @@ pub fn decompose(
     }
 
     // Hessian of the training loss in this layer's weights, and its eigenvectors.
-    let n = if hessian_samples == 0 { train.len } else { hessian_samples.min(train.len) };
-    let (hx, hy) = train.range(0, n);
-    let mut obj = NetLoss::on(model.clone(), hx, hy, Params::Layer(layer), 10_000);
+    let mut obj = NetLoss::new(model.clone(), train, hessian_samples, Params::Layer(layer), 10_000);
     let hess = dense_hessian(&mut obj, &w);
     let eig = sym_eigen(&hess, w.len());
     let (train_loss, test_loss) = (full_loss(&eval, train), full_loss(&eval, test));
@@ -190,6 +188,13 @@ pub fn decompose(
 }
 
 fn full_loss(eval: &Mlp, split: &DeviceSplit) -> f64 {
-    let (x, y) = split.range(0, split.len);
-    sample_losses(eval, x, y).iter().sum::<f64>() / split.len as f64
+    let total: f64 = split
+        .x
+        .blocks()
+        .map(|(first, x)| {
+            let rows = x.dims()[0];
+            sample_losses(eval, x.clone(), split.y.clone().narrow(0, first, rows)).iter().sum::<f64>()
+        })
+        .sum();
+    total / split.len as f64
 }

@@ -35,9 +35,11 @@ pub struct NetLoss {
 }
 
 impl NetLoss {
-    /// `model` must live on an autodiff device.
-    pub fn new(model: Mlp, data: &DeviceSplit, params: Params, chunk: usize) -> Self {
-        Self::on_rows(model, data.x.clone(), data.y.clone(), params, chunk)
+    /// The loss on the first `samples` samples of `data` (all of them when 0), read block by
+    /// block from the device split. `model` must live on an autodiff device.
+    pub fn new(model: Mlp, data: &DeviceSplit, samples: usize, params: Params, chunk: usize) -> Self {
+        let n = if samples == 0 { data.len } else { samples.min(data.len) };
+        Self::on_rows(model, data.x.clone(), data.y.clone().narrow(0, 0, n), params, chunk)
     }
 
     /// The loss on the samples `x`, `y` (e.g. a subset of a split).

@@ -15,11 +15,9 @@ use crate::params::Params;
 use crate::variance_flatness::Trajectory;
 use crate::{duality, elasticity, hessian, noise, slices, variance_flatness, weight_stats};
 use anyhow::{Context, bail};
-use burn::tensor::Tensor;
 use rand::SeedableRng;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use tailgrad_data::DeviceSplit;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
 pub const NAMES: [&str; 7] =
@@ -64,10 +62,6 @@ fn record<T: serde::Serialize>(value: &T) -> serde_json::Value {
 }
 
 /// The first `n` samples of a split (all when `n` is 0 or too large).
-fn head(split: &DeviceSplit, n: usize) -> (Tensor<2>, Tensor<1, burn::tensor::Int>) {
-    split.range(0, if n == 0 { split.len } else { n.min(split.len) })
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoiseSettings {
@@ -176,9 +170,8 @@ impl Probe for HessianProbe {
 
     fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
         let s = &self.settings;
-        let (x, y) = head(ctx.train, s.samples);
         let params = Params::from_layer(s.layer);
-        let mut obj = NetLoss::on(ctx.model.clone(), x, y, params, 10_000);
+        let mut obj = NetLoss::new(ctx.model.clone(), ctx.train, s.samples, params, 10_000);
         let w = obj.point();
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(ctx.seed ^ ctx.step);
         let settings = hessian::SpectrumSpec {
@@ -243,7 +236,6 @@ impl Probe for SlicesProbe {
         if !(1..=2).contains(&s.dims) {
             bail!("config: probe `slices`: `dims` must be 1 or 2");
         }
-        let (x, y) = head(ctx.train, s.samples);
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(ctx.seed ^ ctx.step);
         let (params, d1, d2) = match s.directions.as_str() {
             "random" => {
@@ -259,7 +251,7 @@ impl Probe for SlicesProbe {
             }
             other => bail!("config: probe `slices`: `directions` = `{other}`; expected `random` or `pca`"),
         };
-        let mut obj = NetLoss::on(ctx.model.clone(), x, y, params, 10_000);
+        let mut obj = NetLoss::new(ctx.model.clone(), ctx.train, s.samples, params, 10_000);
         let w = obj.point();
         let grid = slices::grid(s.span, s.points);
         let slice = slices::slice(&mut obj, &w, &d1, d2.as_deref(), &grid, &grid);
@@ -341,8 +333,7 @@ impl Probe for VarianceFlatnessProbe {
             bail!("variance-flatness: only {} snapshots recorded; raise `window_steps`", traj.len());
         }
         let params = Params::Layer(s.layer);
-        let (x, y) = head(ctx.train, s.samples);
-        let mut obj = NetLoss::on(ctx.model.clone(), x, y, params, 10_000);
+        let mut obj = NetLoss::new(ctx.model.clone(), ctx.train, s.samples, params, 10_000);
         let w0 = obj.point();
         let (vf, pca) = variance_flatness::analyse(&mut obj, &w0, &traj, s.layer, s.directions, s.factor, ctx.seed);
         let noise = noise::measure(

@@ -189,7 +189,7 @@ fn finite_difference_hvp_matches_the_exact_hessian_of_softmax_regression() {
     let (train, _) = mnist(20);
     let model = net(&[], 1, 1.0);
     let x = tailgrad_train::objective::read_f32s(train.x.range(0, train.len));
-    let mut obj = NetLoss::new(model, &train, Params::All, 10_000);
+    let mut obj = NetLoss::new(model, &train, 0, Params::All, 10_000);
     let w = obj.point();
     let mut r = rng(9);
     for _ in 0..3 {
@@ -389,7 +389,7 @@ fn filter_normalized_directions_match_each_neurons_norm() {
         assert!((col(&d) - col(&w)).abs() < 1e-9 * col(&w));
     }
     let (train, _) = mnist(5);
-    let mut obj = NetLoss::new(model, &train, Params::All, 10_000);
+    let mut obj = NetLoss::new(model, &train, 0, Params::All, 10_000);
     let w0 = obj.point();
     let l0 = obj.value(&w0);
     let s = crate::slices::slice(&mut obj, &w0, &d, None, &crate::slices::grid(1.0, 5), &[]);
@@ -411,7 +411,7 @@ fn hvp_of_the_net_is_symmetric() {
     // <u, H v> = <v, H u> for the real MLP Hessian, within the finite-difference error.
     let (train, _) = mnist(10);
     let model = net(&[16], 3, 1.0);
-    let mut obj = NetLoss::new(model, &train, Params::All, 10_000);
+    let mut obj = NetLoss::new(model, &train, 0, Params::All, 10_000);
     let w = obj.point();
     let mut r = rng(5);
     let (u, v) = (linalg::random_unit(w.len(), &mut r), linalg::random_unit(w.len(), &mut r));
