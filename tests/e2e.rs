@@ -487,3 +487,27 @@ fn pytorch_comparison_runs_in_ci_size() {
         assert!((number(3) - number(1) / number(2)).abs() < 0.01 * number(3) + 0.01, "the ratio is tailgrad / PyTorch: {row:?}");
     }
 }
+
+/// A run killed inside variance-flatness's recording window and resumed from its last checkpoint
+/// ends with the same weight trajectory, byte for byte, as an uninterrupted run: snapshots go to
+/// the file as they are taken, and the resumed session drops those taken after the checkpoint.
+#[test]
+fn variance_flatness_trajectory_survives_a_resume_mid_window() {
+    let tmp = tailgrad_testkit::TempDir::new();
+    // 1,000 images, batch 50: checkpoints at steps 20, 40, 60; the window is steps 10..60.
+    let config = SMALL_RUN.to_string() + "\n[[probes]]\nname = \"variance-flatness\"\nlayer = 1\nwindow_steps = 50\ndirections = 3\nsamples = 500\n";
+    let config = write_config(tmp.path(), "vf", &config);
+    for name in ["whole", "killed"] {
+        ok(tailgrad().args(["train", config.to_str().unwrap(), "--runs-dir"]).arg(tmp.path()).args(["--name", name]).output().unwrap());
+    }
+    // What a kill after the step-40 checkpoint leaves: no step-60 checkpoint, no summary, and a
+    // trajectory file holding snapshots past the checkpoint.
+    let killed = tmp.path().join("killed");
+    std::fs::remove_file(killed.join("checkpoints/step-00000060.safetensors")).unwrap();
+    std::fs::remove_file(killed.join("summary.json")).unwrap();
+    ok(tailgrad().args(["train", "--resume"]).arg(&killed).output().unwrap());
+    let trajectory = |run: &str| std::fs::read(tmp.path().join(run).join("probes/trajectory-layer1.bin")).unwrap();
+    let whole = trajectory("whole");
+    assert_eq!(u64::from_le_bytes(whole[16..24].try_into().unwrap()), 50, "one snapshot per step of the window");
+    assert!(whole == trajectory("killed"), "the resumed run's trajectory differs");
+}

@@ -293,8 +293,9 @@ fn d_factor() -> f64 {
 }
 
 /// Records `layer`'s weights before each of the last `window_steps` steps, then (at the end)
-/// PCA + flatness. The trajectory is saved to `probes/trajectory-layer<l>.bin` so the analysis
-/// can be re-run offline (`tailgrad probe RUN --probe variance-flatness`).
+/// PCA + flatness. Each snapshot is appended to `probes/trajectory-layer<l>.bin` as it is taken,
+/// so a run resumed mid-window continues the same trajectory, and the analysis can be re-run
+/// offline (`tailgrad probe RUN --probe variance-flatness`).
 struct VarianceFlatnessProbe {
     spec: ProbeSpec,
     settings: VfSettings,
@@ -312,21 +313,32 @@ impl Probe for VarianceFlatnessProbe {
         &self.spec
     }
 
+    /// Record the snapshot in memory and append it to the trajectory file. The first snapshot
+    /// of a session (a resumed run) first keeps the file's snapshots from before this step.
     fn before_step(&mut self, ctx: &ProbeContext) -> anyhow::Result<()> {
-        if ctx.step + self.settings.window_steps >= ctx.total_steps {
-            let w = Params::Layer(self.settings.layer).get(ctx.model);
-            self.trajectory.get_or_insert_with(|| Trajectory::new(w.len())).push(&w);
+        let start = ctx.total_steps.saturating_sub(self.settings.window_steps);
+        if ctx.step < start {
+            return Ok(());
         }
-        Ok(())
+        let w = Params::Layer(self.settings.layer).get(ctx.model);
+        let path = self.path(ctx);
+        if self.trajectory.is_none() {
+            let mut earlier = if path.is_file() { Trajectory::load(&path)? } else { Trajectory::new(w.len()) };
+            if earlier.dim != w.len() {
+                bail!("{}: holds snapshots of {} weights, but layer {} has {}", path.display(), earlier.dim, self.settings.layer, w.len());
+            }
+            earlier.truncate((ctx.step - start) as usize);
+            earlier.save(&path)?;
+            self.trajectory = Some(earlier);
+        }
+        self.trajectory.as_mut().expect("set above").push(&w);
+        Trajectory::append_to_file(&path, &w)
     }
 
     fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
         let s = &self.settings;
         let traj = match self.trajectory.take() {
-            Some(t) => {
-                t.save(&self.path(ctx))?;
-                t
-            }
+            Some(t) => t, // already on file, snapshot by snapshot
             None => Trajectory::load(&self.path(ctx)).context("no weight trajectory recorded in this run (schedule the probe during training)")?,
         };
         if traj.len() < 3 {

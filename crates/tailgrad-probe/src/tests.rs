@@ -319,6 +319,19 @@ fn trajectory_pca_recovers_planted_variances() {
     std::fs::write(&path, &std::fs::read(&path).unwrap()[..100]).unwrap();
     let err = Trajectory::load(&path).unwrap_err().to_string();
     assert!(err.contains("header says 4000 x 40"), "{err}");
+    // Snapshot by snapshot, as the probe records: a snapshot cut short by a kill is ignored and
+    // overwritten by the next append.
+    let mut first = traj.clone();
+    first.truncate(2);
+    first.save(&path).unwrap();
+    let row = |t: usize| traj.snapshots[t * n..(t + 1) * n].iter().map(|&v| v as f64).collect::<Vec<_>>();
+    Trajectory::append_to_file(&path, &row(2)).unwrap();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut file, &[7u8; 30]).unwrap();
+    assert_eq!(Trajectory::load(&path).unwrap().snapshots, traj.snapshots[..3 * n]);
+    Trajectory::append_to_file(&path, &row(3)).unwrap();
+    assert_eq!(Trajectory::load(&path).unwrap().snapshots, traj.snapshots[..4 * n]);
+    assert!(Trajectory::append_to_file(&path, &[1.0; 3]).unwrap_err().to_string().contains("not a trajectory of 3-vectors"));
 }
 
 #[test]

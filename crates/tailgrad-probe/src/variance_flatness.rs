@@ -18,7 +18,7 @@ use crate::objective::Objective;
 use anyhow::{Context, bail};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// `T` snapshots of a `dim`-vector (row-major f32).
@@ -48,6 +48,31 @@ impl Trajectory {
         self.len() == 0
     }
 
+    /// Keep the first `count` snapshots.
+    pub fn truncate(&mut self, count: usize) {
+        self.snapshots.truncate(count * self.dim);
+    }
+
+    /// Append snapshot `w` to the trajectory file at `path` (written by [`Trajectory::save`]) and
+    /// then raise its count, so a run killed mid-window keeps every snapshot taken so far. A
+    /// snapshot cut short by the kill lies past the count and is overwritten by the next one.
+    pub fn append_to_file(path: &Path, w: &[f64]) -> anyhow::Result<()> {
+        let mut f = std::fs::OpenOptions::new().read(true).write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut header = [0u8; 24];
+        f.read_exact(&mut header).with_context(|| format!("reading {}", path.display()))?;
+        let dim = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes")) as usize;
+        let count = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
+        if &header[..8] != MAGIC || dim != w.len() {
+            bail!("{}: not a trajectory of {}-vectors", path.display(), w.len());
+        }
+        let bytes: Vec<u8> = w.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect();
+        f.seek(SeekFrom::Start(24 + 4 * dim as u64 * count))
+            .and_then(|_| f.write_all(&bytes))
+            .and_then(|_| f.seek(SeekFrom::Start(16)))
+            .and_then(|_| f.write_all(&(count + 1).to_le_bytes()))
+            .with_context(|| format!("appending to {}", path.display()))
+    }
+
     /// Raw file: magic `TGTRAJ1\0`, dim and count as u64 little-endian, then f32 little-endian.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let mut bytes = Vec::with_capacity(24 + 4 * self.snapshots.len());
@@ -73,10 +98,11 @@ impl Trajectory {
         let dim = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
         let count = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")) as usize;
         let body = &bytes[24..];
-        if body.len() != 4 * dim * count {
+        if body.len() < 4 * dim * count {
             bail!("{}: header says {count} x {dim} values but the file holds {} bytes of data", path.display(), body.len());
         }
-        let snapshots = body.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+        // Bytes past the count are a snapshot that a killed run did not finish appending.
+        let snapshots = body[..4 * dim * count].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
         Ok(Self { dim, snapshots })
     }
 }
