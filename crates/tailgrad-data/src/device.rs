@@ -28,12 +28,6 @@ pub struct RowBlocks {
 }
 
 impl RowBlocks {
-    /// One block holding `x`.
-    pub fn one(x: Tensor<2>) -> Self {
-        let len = x.dims()[0];
-        Self { blocks: vec![x], rows_per_block: len.max(1), len }
-    }
-
     /// Upload `values` (`len` rows of `features`, row-major) in blocks of `rows_per_block` rows.
     pub fn upload(values: &[f32], features: usize, rows_per_block: usize, device: &Device) -> Self {
         let len = values.len() / features.max(1);
@@ -68,6 +62,17 @@ impl RowBlocks {
         self.blocks.iter().enumerate().map(move |(b, t)| (b * self.rows_per_block, t))
     }
 
+    /// The first `n` rows.
+    pub fn head(&self, n: usize) -> Self {
+        let (n, r) = (n.min(self.len), self.rows_per_block);
+        let blocks = self.blocks[..n.div_ceil(r)]
+            .iter()
+            .enumerate()
+            .map(|(b, t)| if (b + 1) * r <= n { t.clone() } else { t.clone().narrow(0, 0, n - b * r) })
+            .collect();
+        Self { blocks, rows_per_block: r, len: n }
+    }
+
     /// `f` applied to each block: for row-wise maps such as a forward pass.
     pub fn map(&self, f: impl Fn(Tensor<2>) -> Tensor<2>) -> Self {
         Self { blocks: self.blocks.iter().map(|b| f(b.clone())).collect(), ..self.clone() }
@@ -89,7 +94,10 @@ impl RowBlocks {
     /// The rows `idx`, in that order.
     pub fn select(&self, idx: &[i64]) -> Tensor<2> {
         let device = self.device();
-        let ints = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v.clone(), [v.len()]), &device);
+        let ints = |v: Vec<i64>| {
+            let n = v.len();
+            Tensor::<1, Int>::from_data(TensorData::new(v, [n]), &device)
+        };
         if self.blocks.len() == 1 {
             return self.blocks[0].clone().select(0, ints(idx.to_vec()));
         }

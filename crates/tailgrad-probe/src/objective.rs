@@ -38,17 +38,8 @@ impl NetLoss {
     /// The loss on the first `samples` samples of `data` (all of them when 0), read block by
     /// block from the device split. `model` must live on an autodiff device.
     pub fn new(model: Mlp, data: &DeviceSplit, samples: usize, params: Params, chunk: usize) -> Self {
-        let n = if samples == 0 { data.len } else { samples.min(data.len) };
-        Self::on_rows(model, data.x.clone(), data.y.clone().narrow(0, 0, n), params, chunk)
-    }
-
-    /// The loss on the samples `x`, `y` (e.g. a subset of a split).
-    pub fn on(model: Mlp, x: Tensor<2>, y: Tensor<1, Int>, params: Params, chunk: usize) -> Self {
-        Self::on_rows(model, RowBlocks::one(x), y, params, chunk)
-    }
-
-    fn on_rows(model: Mlp, x: RowBlocks, y: Tensor<1, Int>, params: Params, chunk: usize) -> Self {
-        let len = y.dims()[0];
+        let len = if samples == 0 { data.len } else { samples.min(data.len) };
+        let (x, y) = (data.x.head(len), data.y.clone().narrow(0, 0, len));
         let (x, first) = match params {
             Params::Layer(l) if l >= 1 => {
                 let eval = model.valid();

@@ -61,7 +61,6 @@ fn record<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).expect("probe results serialize")
 }
 
-/// The first `n` samples of a split (all when `n` is 0 or too large).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoiseSettings {

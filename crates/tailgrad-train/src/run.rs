@@ -287,10 +287,11 @@ impl<'a> Loop<'a> {
             while self.pos.batch < batches && self.pos.step < self.total_steps {
                 let lr = t.schedule.lr(t.lr, self.pos.step as usize, self.steps_per_epoch as usize, self.total_steps as usize);
                 if !self.probes.is_empty() {
-                    let before = self.time.probes_s;
                     let ctx = self.probe_context(model, train_set, lr);
-                    timed(&mut self.time.probes_s, || self.probes.iter_mut().try_for_each(|p| p.before_step(&ctx)))?;
-                    segment_excluded += self.time.probes_s - before;
+                    let mut spent = 0.0;
+                    timed(&mut spent, || self.probes.iter_mut().try_for_each(|p| p.before_step(&ctx)))?;
+                    self.time.probes_s += spent;
+                    segment_excluded += spent;
                 }
                 let (x, y) = timed(&mut self.time.batching_s, || train_set.batch(&order, self.pos.batch as usize, t.batch_size));
                 let b = y.dims()[0];

@@ -31,13 +31,6 @@ pub struct Timings {
     pub total_s: f64,
 }
 
-impl Timings {
-    /// Share of `total_s` spent outside arithmetic: data loading, batching, logging, checkpoints.
-    pub fn overhead_share(&self) -> f64 {
-        (self.data_load_s + self.batching_s + self.logging_s + self.checkpoint_s) / self.total_s.max(1e-12)
-    }
-}
-
 /// Run `f` and add its duration to `bucket`.
 pub fn timed<T>(bucket: &mut f64, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
