@@ -1,15 +1,21 @@
 //! `tailgrad`: train Gaussian and heavy-tailed networks on real data and compare how they learn.
 
-mod commands;
 mod criticality_cmd;
+mod data_cmd;
+mod emit;
+mod export_cmd;
+mod grid;
+mod init_stats;
 mod probe_cmd;
 mod probe_figures;
 mod study;
+mod train_cmd;
 mod workers;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tailgrad_backend::BackendChoice;
 
 #[derive(Parser)]
 #[command(name = "tailgrad", version, about = "Train Gaussian vs heavy-tailed (alpha-stable) networks on real data and measure why they learn as they do.")]
@@ -23,10 +29,10 @@ enum Command {
     /// Train one network (a config file, or resume a run directory).
     Train(TrainArgs),
     /// Train a study's grid of init laws x seeds on the same data and schedule, then report
-    /// (alias: sweep; `--jobs N` local workers, `--emit slurm` for a cluster).
+    /// (alias: sweep; `--jobs N` local workers, `--emit slurm|pbs` for a cluster).
     #[command(alias = "sweep")]
     Compare(CompareArgs),
-    /// Rebuild a study's report (figure and tables) from its run directories, or a run's probe
+    /// Rebuild a study's report (figures and tables) from its run directories, or a run's probe
     /// figures (RUN_DIR/report/) from its probes/*.json.
     Report {
         /// A study directory (e.g. runs/gauss_vs_levy_mnist) or a run directory.
@@ -37,8 +43,14 @@ enum Command {
     /// RUN_DIR/probes/<name>.json and .csv.
     Probe(ProbeArgs),
     /// Signal propagation in random tanh nets over (alpha, sigma_w): propagated-circle CV,
-    /// Lyapunov exponent, ED and D_2 heat maps, with the Gaussian mean-field theory (no training).
+    /// Lyapunov exponent, ED and D_2 heat maps, with mean-field theory (no training).
     Criticality(CriticalityArgs),
+    /// Per-layer diagnostics of a config's initial network, without training: the largest
+    /// |w| / c, Hill's tail index, pre-activation and logit scales, saturated units.
+    InitStats(InitStatsArgs),
+    /// Export a run's exact initial weights, training data selection and batch order (a
+    /// safetensors file numpy and PyTorch read), to replay it in another framework.
+    Export(ExportArgs),
     /// Fetch and verify datasets.
     Data {
         #[command(subcommand)]
@@ -48,14 +60,14 @@ enum Command {
     Devices,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct Common {
     /// `key.path=value` override of any config key (repeatable), e.g. `--set train.lr=0.1`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// auto (a hardware GPU through wgpu, else the CPU), wgpu (any adapter) or cpu.
-    #[arg(long)]
-    backend: Option<String>,
+    #[arg(long, value_name = "auto|wgpu|cpu")]
+    backend: Option<BackendChoice>,
     /// Data directory (default: $TAILGRAD_DATA, else ./datasets).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -65,14 +77,19 @@ struct Common {
     /// Console output: progress (default), quiet, or jsonl (a JSON object per logged point).
     #[arg(long, value_name = "MODE")]
     console: Option<String>,
+    /// Never download a missing dataset (also: TAILGRAD_NO_DOWNLOAD=1); fail with how to
+    /// provision it instead.
+    #[arg(long)]
+    no_download: bool,
 }
 
 impl Common {
-    /// The flags as `--set` overrides, after the user's own.
+    /// The flags as `--set` overrides (prefixed, e.g. `run.` for a study file), after the
+    /// user's own.
     fn overrides(&self, prefix: &str) -> Vec<String> {
         let mut o = self.set.clone();
         if let Some(b) = &self.backend {
-            o.push(format!("{prefix}backend={b}"));
+            o.push(format!("{prefix}backend=\"{b}\""));
         }
         if let Some(d) = &self.data_dir {
             o.push(format!("{prefix}data.dir={}", toml_string(&d.display().to_string())));
@@ -92,7 +109,8 @@ fn toml_string(s: &str) -> String {
 struct TrainArgs {
     /// A run config (TOML). See README.md for every key.
     config: Option<PathBuf>,
-    /// Continue the run in this directory from its newest checkpoint.
+    /// Continue the run in this directory from its newest checkpoint (only --backend,
+    /// --data-dir and --console may differ from the run's spec.toml).
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
     resume: Option<PathBuf>,
     /// The run's name (its directory under --runs-dir); default: the config file's name.
@@ -111,11 +129,22 @@ struct CompareArgs {
     /// core on the CPU backend (burn's CPU backend keeps about one core busy per run), one on a GPU.
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
-    /// Write a Slurm job-array script (one array task per grid point) to STUDY_DIR/sweep.slurm
-    /// instead of training.
-    #[arg(long, value_name = "slurm")]
-    emit: Option<String>,
-    /// Train only grid point K (0-based; what each Slurm array task runs); no report.
+    /// Write a cluster job-array script instead of training: `slurm` (STUDY_DIR/sweep.slurm) or
+    /// `pbs` (STUDY_DIR/sweep.pbs).
+    #[arg(long, value_name = "slurm|pbs")]
+    emit: Option<emit::Scheduler>,
+    /// With --emit: at most this many array tasks run at once (Slurm `%P`, PBS `max_run_subjobs`).
+    #[arg(long, value_name = "P")]
+    array_parallelism: Option<usize>,
+    /// With --emit: the cluster's largest array (Slurm MaxArraySize, PBS max_array_size); a
+    /// larger grid is split into several scripts.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_array_size: usize,
+    /// With --emit: the wall-time limit of each task (`HH:MM:SS`); two minutes before it the task
+    /// checkpoints, stops and requeues itself.
+    #[arg(long, value_name = "HH:MM:SS")]
+    time_limit: Option<String>,
+    /// Train only grid point K (0-based; what each array task runs); no report.
     #[arg(long, value_name = "K")]
     task: Option<usize>,
     #[command(flatten)]
@@ -136,8 +165,11 @@ struct ProbeArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// auto, wgpu or cpu (default: the run's).
+    #[arg(long, value_name = "auto|wgpu|cpu")]
+    backend: Option<BackendChoice>,
+    /// Never download a missing dataset.
     #[arg(long)]
-    backend: Option<String>,
+    no_download: bool,
 }
 
 #[derive(Args)]
@@ -155,6 +187,35 @@ struct CriticalityArgs {
     data_dir: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct InitStatsArgs {
+    /// A run config, or a study file (its `[run]` table; `--set` keys as for `compare`).
+    config: PathBuf,
+    /// Seeds to draw the network with (e.g. `--seeds 0-9` or `--seeds 0,3,7`; default: the config's).
+    #[arg(long, value_name = "LIST")]
+    seeds: Option<String>,
+    /// Print JSON (one object per seed) instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// A run directory.
+    run_dir: PathBuf,
+    /// The output file (safetensors) [default: RUN_DIR/export.safetensors].
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Epochs of batch order to export [default: the run's epochs].
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// Data directory (default: the run's).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum DataCommand {
     /// Download datasets from their official homes, verify checksums, install them.
@@ -163,7 +224,7 @@ enum DataCommand {
         datasets: Vec<String>,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
-        /// A mirror to use instead of the official locations.
+        /// A mirror to use instead of the official locations (also: $TAILGRAD_DATA_MIRROR).
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
     },
@@ -179,19 +240,19 @@ enum DataCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => commands::train(args),
+        Command::Train(args) => train_cmd::train(args),
         Command::Compare(args) => study::compare(args),
-        Command::Report { study_dir } if study_dir.join("spec.toml").is_file() => {
-            probe_figures::draw(&study_dir).map(|figs| {
-                figs.iter().for_each(|f| eprintln!("wrote {}", f.display()));
-                ExitCode::SUCCESS
-            })
-        }
+        Command::Report { study_dir } if study_dir.join("spec.toml").is_file() => probe_figures::draw(&study_dir).map(|figs| {
+            figs.iter().for_each(|f| eprintln!("wrote {}", f.display()));
+            ExitCode::SUCCESS
+        }),
         Command::Report { study_dir } => study::report(&study_dir).map(|_| ExitCode::SUCCESS),
         Command::Probe(args) => probe_cmd::probe(args),
         Command::Criticality(args) => criticality_cmd::criticality(args),
-        Command::Data { command } => commands::data(command),
-        Command::Devices => commands::devices(),
+        Command::InitStats(args) => init_stats::init_stats(args),
+        Command::Export(args) => export_cmd::export(args),
+        Command::Data { command } => data_cmd::data(command),
+        Command::Devices => data_cmd::devices(),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

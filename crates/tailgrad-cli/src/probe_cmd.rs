@@ -1,6 +1,6 @@
 //! `tailgrad probe RUN_DIR --probe NAME`: run an instrument on a run's checkpoint, offline.
 
-use crate::ProbeArgs;
+use crate::{ProbeArgs, data_cmd};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,8 +12,8 @@ use tailgrad_train::{ProbeContext, ProbeSpec, RunSpec, checkpoint, prepare};
 
 pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let dir = &args.run_dir;
-    let spec = RunSpec::from_file(&dir.join("spec.toml"), &args.backend.iter().map(|b| format!("backend={b}")).collect::<Vec<_>>())
-        .with_context(|| format!("{} is not a run directory", dir.display()))?;
+    let overrides: Vec<String> = args.backend.iter().map(|b| format!("backend=\"{b}\"")).collect();
+    let spec = RunSpec::from_file(&dir.join("spec.toml"), &overrides).with_context(|| format!("{} is not a run directory", dir.display()))?;
     if !tailgrad_probe::NAMES.contains(&args.probe.as_str()) {
         bail!("unknown probe `{}`; the probes are {}", args.probe, tailgrad_probe::NAMES.join(", "));
     }
@@ -34,6 +34,7 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         path => PathBuf::from(path),
     };
     let (tensors, pos) = checkpoint::load(&ckpt_path)?;
+    data_cmd::ensure(&spec.data, args.no_download)?;
     let selected = select(spec.backend)?;
     eprintln!("{}: probe `{}` on {} ({})", spec.name, args.probe, ckpt_path.display(), selected.description);
     let data = prepare(&spec, &selected.device)?;
@@ -42,6 +43,7 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("{} does not fit the run's model", ckpt_path.display()))?;
     let steps_per_epoch = data.train_set.batches(spec.train.batch_size) as u64;
+    let planned = spec.train.planned_steps(steps_per_epoch);
     let flipped = (spec.data.label_noise > 0.0).then_some(data.split.noise.flipped.as_slice());
     let ctx = ProbeContext {
         model: &model,
@@ -51,7 +53,8 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         step: pos.step,
         epochs_done: pos.epoch,
         total_steps: pos.step,
-        lr: spec.train.lr,
+        // The rate of the next step from these weights, as the same probe sees it during training.
+        lr: spec.train.lr_at(pos.step, steps_per_epoch, planned),
         batch_size: spec.train.batch_size,
         seed: spec.seed,
         run_dir: dir,

@@ -3,141 +3,39 @@
 //! report goes to `runs/<study>/report/`.
 
 use crate::CompareArgs;
-use crate::commands::run;
-use crate::workers;
+use crate::grid::{Point, StudyFile};
+use crate::train_cmd::{self, busy, exit_code};
+use crate::{data_cmd, emit, workers};
 use anyhow::{Context, bail};
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
-use tailgrad_report::{RunRef, group_runs, learning_curves, summary_table, write_tables};
-use tailgrad_train::spec::apply_override;
-use tailgrad_train::{RunSpec, read_summary};
-
-/// The default study, built in so that `tailgrad compare` works from any directory.
-const DEFAULT_STUDY: &str = include_str!("../../../experiments/gauss_vs_levy_mnist.toml");
-const DEFAULT_STUDY_PATH: &str = "experiments/gauss_vs_levy_mnist.toml";
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StudySpec {
-    name: String,
-    seeds: Vec<u64>,
-    /// Stable index of the weights; 2 is the Gaussian.
-    alpha: Vec<f64>,
-    sigma_w: Vec<f64>,
-    /// Test-accuracy thresholds for the epochs-to-threshold table.
-    #[serde(default = "default_thresholds")]
-    thresholds: Vec<f64>,
-    /// What the literature leads one to expect (printed with the report).
-    #[serde(default)]
-    expectation: String,
-    /// The expected wall time, printed when the study starts.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    budget: String,
-}
-
-fn default_thresholds() -> Vec<f64> {
-    vec![0.90, 0.93, 0.95]
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StudyFile {
-    study: StudySpec,
-    /// The base run config; `seed` and `model.init`'s alpha and sigma_w vary over the grid.
-    run: toml::Table,
-}
-
-/// One grid point.
-pub(crate) struct Point {
-    pub(crate) spec: RunSpec,
-    pub(crate) dir: PathBuf,
-    reference: RunRef,
-}
-
-fn label(x: f64) -> String {
-    format!("{x}")
-}
-
-fn series_label(alpha: f64) -> String {
-    if alpha == 2.0 { "alpha = 2 (Gaussian)".to_string() } else { format!("alpha = {}", label(alpha)) }
-}
-
-fn panel_label(sigma: f64) -> String {
-    format!("sigma_w = {}", label(sigma))
-}
-
-fn expand(study: &StudyFile, study_dir: &Path, origin: &str) -> anyhow::Result<Vec<Point>> {
-    let s = &study.study;
-    if s.seeds.is_empty() || s.alpha.is_empty() || s.sigma_w.is_empty() {
-        bail!("{origin}: `study.seeds`, `study.alpha` and `study.sigma_w` must each list at least one value");
-    }
-    let mut points = Vec::new();
-    for &sigma in &s.sigma_w {
-        for &alpha in &s.alpha {
-            for &seed in &s.seeds {
-                let cell = format!("a{}_s{}", label(alpha), label(sigma));
-                let overrides = [
-                    format!("name=\"{cell}-seed{seed}\""),
-                    format!("seed={seed}"),
-                    "model.init.law=\"stable\"".to_string(),
-                    format!("model.init.alpha={alpha}"),
-                    format!("model.init.sigma_w={sigma}"),
-                ];
-                let spec = RunSpec::from_table(study.run.clone(), &overrides, origin)?;
-                let dir = study_dir.join(&cell).join(format!("seed{seed}"));
-                points.push(Point {
-                    spec,
-                    dir: dir.clone(),
-                    reference: RunRef { dir, panel: panel_label(sigma), series: series_label(alpha), seed },
-                });
-            }
-        }
-    }
-    Ok(points)
-}
-
-fn load_study(args: &CompareArgs) -> anyhow::Result<(StudyFile, String)> {
-    let (text, origin) = match &args.study {
-        Some(path) => (std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?, path.display().to_string()),
-        None if Path::new(DEFAULT_STUDY_PATH).is_file() => (std::fs::read_to_string(DEFAULT_STUDY_PATH)?, DEFAULT_STUDY_PATH.to_string()),
-        None => (DEFAULT_STUDY.to_string(), format!("{DEFAULT_STUDY_PATH} (built in)")),
-    };
-    let mut tree: toml::Table = toml::from_str(&text).with_context(|| format!("{origin}: not valid TOML"))?;
-    for o in args.common.overrides("run.") {
-        let o = if o.starts_with("study.") || o.starts_with("run.") { o } else { format!("run.{o}") };
-        apply_override(&mut tree, &o)?;
-    }
-    let study: StudyFile = tree.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("{origin}: {e}"))?;
-    Ok((study, origin))
-}
+use tailgrad_report::{HeatPanel, group_runs, learning_curves, paired_differences, summary_table, write_collapsed, write_paired, write_tables};
+use tailgrad_rundir::tensorboard::{EventWriter, HParam};
+use tailgrad_rundir::Summary;
+use tailgrad_train::{RunEnd, StopFlag};
 
 pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let (study, origin) = load_study(&args)?;
+    let (study, origin) = StudyFile::load(args.study.as_deref(), &args.common.overrides("run."))?;
     let study_dir = args.common.runs_dir.join(&study.study.name);
-    let points = expand(&study, &study_dir, &origin)?;
-    std::fs::create_dir_all(&study_dir)?;
-    let resolved = toml::to_string(&study)?;
-    tailgrad_model::tensors_io::write_atomically(&study_dir.join("study.toml"), resolved.as_bytes())?;
-    if let Some(kind) = &args.emit {
-        if kind != "slurm" {
-            bail!("--emit {kind}: the only format is `slurm`");
+    let points = study.expand(&study_dir, &origin)?;
+    std::fs::create_dir_all(&study_dir).with_context(|| format!("creating {}", study_dir.display()))?;
+    tailgrad_rundir::io::write_atomically(&study_dir.join("study.toml"), toml::to_string(&study)?.as_bytes())?;
+    if let Some(scheduler) = args.emit {
+        let options = emit::Options { parallelism: args.array_parallelism, max_array_size: args.max_array_size, time_limit: args.time_limit.clone() };
+        for script in emit::write(scheduler, &study.study.name, &study_dir, &args.common.runs_dir, points.len(), &options)? {
+            eprintln!("wrote {} ({} array tasks); submit it with `{} {}`", script.path.display(), script.tasks, scheduler.submit_command(), script.path.display());
         }
-        let script = slurm_script(&study.study.name, &study_dir, &args.common.runs_dir, points.len())?;
-        eprintln!("wrote {} ({} array tasks); submit it with `sbatch {}`, then run `tailgrad report {}`", script.display(), points.len(), script.display(), study_dir.display());
+        eprintln!("when the tasks are done: tailgrad report {}", study_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
+    data_cmd::ensure(&points[0].spec.data, args.common.no_download)?;
     if let Some(k) = args.task {
         let p = points.get(k).with_context(|| format!("--task {k}: the study has {} grid points (0..{})", points.len(), points.len()))?;
-        if read_summary(&p.dir).is_ok() {
-            eprintln!("{}: done before, reused", p.spec.name);
-        } else {
-            let summary = run(&p.spec, &p.dir, p.dir.join("spec.toml").exists())?;
-            eprintln!("{}: {}", p.spec.name, workers::outcome(&summary));
-        }
-        return Ok(ExitCode::SUCCESS);
+        return train_task(p);
     }
+    check_consistent(&points, &origin)?;
+    preflight(&points, &study_dir)?;
     let t = &points[0].spec.train;
     eprintln!(
         "study {}: {} runs ({} alpha x {} sigma_w x {} seeds), {} epochs each on {} -> {}",
@@ -153,41 +51,28 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if !study.study.budget.is_empty() {
         eprintln!("budget: {}", study.study.budget);
     }
+    declare_hparams(&study, &study_dir)?;
     let started = Instant::now();
     let mut todo = Vec::new();
-    for (i, p) in points.iter().enumerate() {
-        let spec_file = p.dir.join("spec.toml");
-        if spec_file.exists() {
-            let existing = std::fs::read_to_string(&spec_file)?;
-            if existing != p.spec.to_toml() {
-                bail!(
-                    "{} was trained with a different config than {origin} now gives; delete it, or give the study a new `study.name`",
-                    p.dir.display()
-                );
-            }
-            if let Ok(summary) = read_summary(&p.dir) {
-                eprintln!("[{}/{}] {}: done before ({:?}), reused", i + 1, points.len(), p.spec.name, summary.status);
-                continue;
-            }
+    for p in &points {
+        match Summary::read(&p.dir) {
+            Ok(s) => eprintln!("[{}/{}] {}: done before ({}), reused", p.index + 1, points.len(), p.spec.name, s.status.outcome()),
+            Err(_) => todo.push(p),
         }
-        todo.push(p);
     }
     let trained = todo.len();
     let jobs = args.jobs.unwrap_or_else(|| workers::default_jobs(points[0].spec.backend)).min(todo.len()).max(1);
     if jobs > 1 {
         workers::run_all(&todo, jobs)?;
     } else {
+        let stop = StopFlag::on_signals()?;
         for (i, p) in todo.iter().enumerate() {
-            let summary = run(&p.spec, &p.dir, p.dir.join("spec.toml").exists())?;
-            let per_run = started.elapsed().as_secs_f64() / (i + 1) as f64;
-            eprintln!(
-                "[{}/{}] {}: {}; about {:.1} min left",
-                i + 1,
-                todo.len(),
-                p.spec.name,
-                workers::outcome(&summary),
-                per_run * (todo.len() - i - 1) as f64 / 60.0
-            );
+            match train_cmd::run(&p.spec, &p.dir, p.dir.join("spec.toml").exists(), stop.clone()) {
+                Ok(RunEnd::Completed(s)) => eprintln!("[{}/{}] {}: {}", i + 1, todo.len(), p.spec.name, workers::outcome(&s)),
+                Ok(RunEnd::Stopped { .. }) => return Ok(ExitCode::from(tailgrad_train::EXIT_STOPPED)),
+                Err(e) if busy(&e) => eprintln!("[{}/{}] {}: skipped, {e:#}", i + 1, todo.len(), p.spec.name),
+                Err(e) => return Err(e),
+            }
         }
     }
     eprintln!("study {}: trained {trained} runs in {:.1} min", study.study.name, started.elapsed().as_secs_f64() / 60.0);
@@ -195,13 +80,107 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One grid point, as an array task runs it: trained, resumed, or reused when done.
+fn train_task(p: &Point) -> anyhow::Result<ExitCode> {
+    if let Ok(s) = Summary::read(&p.dir) {
+        eprintln!("{}: done before ({}), reused", p.spec.name, s.status.outcome());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stop = StopFlag::on_signals()?;
+    let end = train_cmd::run(&p.spec, &p.dir, p.dir.join("spec.toml").exists(), stop)?;
+    if let RunEnd::Completed(s) = &end {
+        eprintln!("{}: {}", p.spec.name, workers::outcome(s));
+    }
+    Ok(exit_code(&end))
+}
+
+/// Runs trained earlier must have been trained with the config the study gives now.
+fn check_consistent(points: &[Point], origin: &str) -> anyhow::Result<()> {
+    for p in points {
+        let spec_file = p.dir.join("spec.toml");
+        if spec_file.exists() {
+            let existing = std::fs::read_to_string(&spec_file).with_context(|| format!("reading {}", spec_file.display()))?;
+            if existing != p.spec.to_toml() {
+                bail!("{} was trained with a different config than {origin} now gives; delete it, or give the study a new `study.name`", p.dir.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Before the first run starts: the runs directory is writable, and there is room for the
+/// runs' checkpoints (a study that fails an hour in for a full disk has wasted the hour).
+fn preflight(points: &[Point], study_dir: &Path) -> anyhow::Result<()> {
+    let probe = study_dir.join(format!(".write-test.{}", std::process::id()));
+    std::fs::write(&probe, b"ok").with_context(|| format!("{} is not writable", study_dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    let spec = &points[0].spec;
+    let data = spec.data.load(spec.seed).with_context(|| format!("loading the data of {}", spec.name))?;
+    let mut widths = vec![data.train.features()];
+    widths.extend(&spec.model.hidden);
+    widths.push(data.train.classes);
+    let params: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
+    let copies = 1 + (spec.train.momentum > 0.0) as u64;
+    let per_run = 4 * params * (copies * spec.train.keep_checkpoints as u64 + 1) + (1 << 20);
+    let need = per_run * points.iter().filter(|p| !p.dir.join("summary.json").exists()).count() as u64;
+    if let Some(free) = free_bytes(study_dir)
+        && need > free
+    {
+        bail!(
+            "{} has {:.1} GB free, but the study's checkpoints need about {:.1} GB ({:.0} MB per run); free space, \
+             lower `train.keep_checkpoints`, or use another --runs-dir",
+            study_dir.display(),
+            free as f64 / 1e9,
+            need as f64 / 1e9,
+            per_run as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+/// Free bytes on the filesystem holding `dir`, from `df` (None where it cannot tell).
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = std::process::Command::new("df").arg("-Pk").arg(dir).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let kb: u64 = text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Declare the study's grid to TensorBoard's HParams dashboard: an event file in the study
+/// directory (the log root) listing the hyperparameters with their values and the metrics.
+fn declare_hparams(study: &StudyFile, study_dir: &Path) -> anyhow::Result<()> {
+    if !study.run.get("log").and_then(|l| l.get("tensorboard")).and_then(|t| t.as_bool()).unwrap_or(true) {
+        return Ok(());
+    }
+    // One declaration, the current grid's: earlier ones (of a smaller grid) are replaced.
+    for entry in std::fs::read_dir(study_dir)?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("events.out.tfevents.") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let s = &study.study;
+    let numbers = |v: &[f64]| v.iter().map(|&x| HParam::Number(x)).collect::<Vec<_>>();
+    let mut w = EventWriter::create(study_dir, None)?;
+    w.hparams_experiment(
+        &s.name,
+        &s.expectation,
+        &[
+            ("alpha".to_string(), numbers(&s.alpha)),
+            ("sigma_w".to_string(), numbers(&s.sigma_w)),
+            ("seed".to_string(), s.seeds.iter().map(|&x| HParam::Number(x as f64)).collect()),
+        ],
+        &[("test/accuracy", "test accuracy"), ("test/loss", "test loss"), ("train/loss", "training loss")],
+    )?;
+    w.flush()?;
+    Ok(())
+}
+
 /// Rebuild `<study_dir>/report/` from the study's runs.
 pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     let path = study_dir.join("study.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("{} is not a study directory", study_dir.display()))?;
-    let study: StudyFile = toml::from_str(&text).with_context(|| format!("{}: not a study file", path.display()))?;
-    let points = expand(&study, study_dir, &path.display().to_string())?;
-    let done: Vec<RunRef> = points.iter().filter(|p| p.dir.join("summary.json").exists()).map(|p| p.reference.clone()).collect();
+    let (study, origin) = StudyFile::load(Some(&path), &[]).with_context(|| format!("{} is not a study directory", study_dir.display()))?;
+    let points = study.expand(study_dir, &origin)?;
+    let done: Vec<_> = points.iter().filter(|p| p.dir.join("summary.json").exists()).map(Point::run_ref).collect();
     if done.is_empty() {
         bail!("{}: no finished runs to report", study_dir.display());
     }
@@ -210,7 +189,7 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(&out)?;
     let first = &points[0].spec;
     let title = format!(
-        "{}: {} MLP {:?}, lr {}, batch {} (mean ± std over {} seeds)",
+        "{}: {} MLP {:?}, lr {}, batch {} ({} seeds; thin: each seed, bold: median)",
         study.study.name,
         first.data.name,
         first.model.hidden,
@@ -219,16 +198,25 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
         study.study.seeds.len()
     );
     learning_curves(&groups, &title, &out, "learning_curves")?;
+    let rows = summary_table(&groups, &study.study.thresholds);
     if study.study.alpha.len() >= 2 && study.study.sigma_w.len() >= 2 {
-        phase_diagram(&study.study, &groups, first.train.epochs, &out)?;
+        phase_diagram(&study, &rows, &groups, first.train.epochs, &out)?;
     }
-    let md = write_tables(&summary_table(&groups, &study.study.thresholds), &out)?;
-    println!("{md}");
+    println!("{}", write_tables(&rows, &out)?);
+    if let Some(reference) = study.reference_series() {
+        let paired = paired_differences(&groups, &reference);
+        if !paired.is_empty() {
+            println!("Paired differences from the Gaussian at equal seeds:\n\n{}", write_paired(&paired, &out)?);
+        }
+    }
+    if let Some(md) = write_collapsed(&groups, &out)? {
+        println!("Runs that did not learn, with their initial diagnostics:\n\n{md}");
+    }
     if !study.study.expectation.is_empty() {
         println!("Expected from the literature: {}", study.study.expectation);
     }
     eprintln!(
-        "report: {} runs of {} -> {}/{{learning_curves.png|svg, table.md|csv, phase_diagram.png|svg for 2-D grids}}",
+        "report: {} runs of {} -> {}/{{learning_curves.png|svg, table.md|csv, paired.md|csv, collapsed.md, phase_diagram.png|svg}}",
         done.len(),
         points.len(),
         out.display()
@@ -236,61 +224,26 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Heat maps over (alpha, sigma_w): mean final test accuracy and mean epochs to the threshold
-/// nearest 93% (Qu et al.'s speed measure; a seed that never gets there counts as the epoch
-/// budget + 1, so that it differs from one that gets there in the last epoch).
-fn phase_diagram(s: &StudySpec, groups: &[tailgrad_report::Group], epochs: usize, out: &Path) -> anyhow::Result<()> {
-    let threshold = s.thresholds.iter().copied().min_by(|a, b| (a - 0.93).abs().total_cmp(&(b - 0.93).abs())).unwrap_or(0.93);
-    let cell = |alpha: f64, sigma: f64| groups.iter().find(|g| g.series == series_label(alpha) && g.panel == panel_label(sigma));
-    let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let grid = |f: &dyn Fn(&tailgrad_report::Group) -> Option<f64>| -> Vec<Vec<Option<f64>>> {
-        s.alpha.iter().map(|&a| s.sigma_w.iter().map(|&sg| cell(a, sg).and_then(f)).collect()).collect()
-    };
-    let acc = grid(&|g| mean(g.runs.iter().map(|(_, _, r)| r.final_test_acc).filter(|v| v.is_finite()).collect()));
+/// Heat maps over (alpha, sigma_w), keyed by grid index: the median final test accuracy over
+/// seeds, and the median epochs to the threshold nearest 93% (Qu et al.'s speed measure; a seed
+/// that never gets there counts as the epoch budget + 1, so that it differs from one that gets
+/// there in the last epoch).
+fn phase_diagram(study: &StudyFile, rows: &[tailgrad_report::TableRow], groups: &[tailgrad_report::Group], epochs: usize, out: &Path) -> anyhow::Result<()> {
+    let s = &study.study;
+    let threshold_index = (0..s.thresholds.len()).min_by(|&a, &b| (s.thresholds[a] - 0.93).abs().total_cmp(&(s.thresholds[b] - 0.93).abs()));
     let never = (epochs + 1) as f64;
-    let speed = grid(&|g| mean(g.epochs_to(threshold).into_iter().map(|e| e.unwrap_or(never)).collect()));
+    let mut acc = vec![vec![None; s.sigma_w.len()]; s.alpha.len()];
+    let mut speed = acc.clone();
+    for (g, r) in groups.iter().zip(rows) {
+        acc[g.cell.series][g.cell.panel] = r.final_all.map(|f| f.median);
+        speed[g.cell.series][g.cell.panel] = threshold_index.and_then(|t| r.epochs_to[t].median).map(|m| m.min(never));
+    }
+    let threshold = threshold_index.map_or(0.93, |t| s.thresholds[t]);
     let panels = [
-        tailgrad_report::HeatPanel { title: "final test accuracy (%)".into(), values: acc, label: |v| format!("{:.1}", 100.0 * v) },
-        tailgrad_report::HeatPanel {
-            title: format!("epochs to {:.0}% ({} = never)", 100.0 * threshold, epochs + 1),
-            values: speed,
-            label: |v| format!("{v:.1}"),
-        },
+        HeatPanel { title: "final test accuracy (%), median over seeds".into(), values: acc, label: |v| format!("{:.1}", 100.0 * v) },
+        HeatPanel { title: format!("epochs to {:.0}%, median ({} = never)", 100.0 * threshold, epochs + 1), values: speed, label: |v| format!("{v:.1}") },
     ];
-    let rows: Vec<String> = s.alpha.iter().map(|a| label(*a)).collect();
-    let cols: Vec<String> = s.sigma_w.iter().map(|x| label(*x)).collect();
-    tailgrad_report::heat_maps(&panels, ("alpha", &rows), ("sigma_w", &cols), &format!("{}: phase diagram (mean over seeds)", s.name), out, "phase_diagram")
-}
-
-/// A Slurm job-array script: array task K runs grid point K (`tailgrad compare STUDY --task K`)
-/// with absolute paths, so a cluster runs it unchanged from a shared filesystem.
-fn slurm_script(name: &str, study_dir: &Path, runs_dir: &Path, points: usize) -> anyhow::Result<PathBuf> {
-    let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("resolving {}", p.display()));
-    let (study_dir, runs_dir, cwd) = (abs(study_dir)?, abs(runs_dir)?, std::env::current_dir()?);
-    let exe = std::env::current_exe().context("finding the tailgrad executable")?;
-    let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
-    let text = format!(
-        "#!/bin/bash\n\
-         # Slurm job array for the tailgrad study `{name}`: one array task per grid point ({points} points).\n\
-         # Submit: sbatch {script}\n\
-         # Each task trains one run directory (resumable; finished runs are skipped); when all are done:\n\
-         #   tailgrad report {study}\n\
-         #SBATCH --job-name=tailgrad-{name}\n\
-         #SBATCH --array=0-{last}\n\
-         #SBATCH --cpus-per-task=2\n\
-         #SBATCH --output={study_raw}/slurm-%A_%a.out\n\
-         set -euo pipefail\n\
-         cd {cwd}\n\
-         exec {exe} compare {study}/study.toml --runs-dir {runs} --task \"$SLURM_ARRAY_TASK_ID\"\n",
-        last = points - 1,
-        script = quote(&study_dir.join("sweep.slurm")),
-        study = quote(&study_dir),
-        study_raw = study_dir.display(),
-        cwd = quote(&cwd),
-        exe = quote(&exe),
-        runs = quote(&runs_dir),
-    );
-    let path = study_dir.join("sweep.slurm");
-    tailgrad_model::tensors_io::write_atomically(&path, text.as_bytes())?;
-    Ok(path)
+    let rows_l: Vec<String> = s.alpha.iter().map(|a| a.to_string()).collect();
+    let cols: Vec<String> = s.sigma_w.iter().map(|x| x.to_string()).collect();
+    tailgrad_report::heat_maps(&panels, ("alpha", &rows_l), ("sigma_w", &cols), &format!("{}: phase diagram", s.name), out, "phase_diagram")
 }

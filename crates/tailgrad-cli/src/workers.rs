@@ -1,16 +1,24 @@
 //! Parallel local workers: each run is its own `tailgrad train --resume RUN_DIR` process (the
 //! parent writes the run's resolved `spec.toml` first; a run directory with a spec and no
 //! checkpoint starts from step 0), so runs are isolated, resumable and killable one by one.
+//!
+//! Workers watch their parent: when the study process dies, each checkpoints and stops instead of
+//! running on. A run directory owned by another live process (a second `tailgrad compare` on the
+//! same study, or a worker left over from an earlier one) is not started twice: it is left to its
+//! owner, waited for, and taken over if its owner stops without finishing it.
 
-use crate::study::Point;
+use crate::grid::Point;
+use crate::train_cmd::{EXIT_BUSY, PARENT_ENV};
 use anyhow::{Context, bail};
+use std::collections::VecDeque;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tailgrad_train::{Status, Summary, read_summary};
+use tailgrad_rundir::{RunLock, Status, Summary};
 
 pub fn outcome(s: &Summary) -> String {
     match s.status {
         Status::Finished => format!("finished, test accuracy {:.2}% in {:.0} s", 100.0 * s.final_test_acc, s.wall_s),
+        Status::Collapsed => format!("COLLAPSED (test accuracy {:.2}%)", 100.0 * s.final_test_acc),
         Status::Diverged => format!("DIVERGED at step {}", s.diverged_at_step.unwrap_or(0)),
     }
 }
@@ -36,14 +44,16 @@ fn spawn(p: &Point, threads: &str) -> anyhow::Result<Child> {
     std::fs::create_dir_all(&p.dir)?;
     let spec_file = p.dir.join("spec.toml");
     if !spec_file.exists() {
-        tailgrad_model::tensors_io::write_atomically(&spec_file, p.spec.to_toml().as_bytes())?;
+        tailgrad_rundir::io::write_atomically(&spec_file, p.spec.to_toml().as_bytes())?;
     }
-    let log = std::fs::File::create(p.dir.join("train.log"))?;
+    let log_path = p.dir.join("train.log");
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).with_context(|| format!("opening {}", log_path.display()))?;
     let exe = std::env::current_exe().context("finding the tailgrad executable")?;
     Command::new(exe)
         .args(["train", "--resume"])
         .arg(&p.dir)
         .env("RAYON_NUM_THREADS", threads)
+        .env(PARENT_ENV, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -52,47 +62,77 @@ fn spawn(p: &Point, threads: &str) -> anyhow::Result<Child> {
 }
 
 /// Train `points` with up to `jobs` worker processes at once; a failed run is reported and the
-/// others carry on (diverged runs are results, not failures).
+/// others carry on (collapsed and diverged runs are results, not failures).
 pub fn run_all(points: &[&Point], jobs: usize) -> anyhow::Result<()> {
     let threads = threads_per_worker(jobs);
     eprintln!("{} runs on {jobs} workers ({threads} CPU threads each)", points.len());
     let started = Instant::now();
-    let mut queue = points.iter().enumerate();
-    let mut running: Vec<(usize, &Point, Child)> = Vec::new();
+    let mut queue: VecDeque<&Point> = points.iter().copied().collect();
+    let mut running: Vec<(&Point, Child)> = Vec::new();
+    let mut elsewhere: Vec<&Point> = Vec::new();
     let mut failed = Vec::new();
     let mut done = 0;
+    let report = |p: &Point, line: &str, done: usize| {
+        let per_run = started.elapsed().as_secs_f64() / done.max(1) as f64;
+        let left = points.len().saturating_sub(done);
+        eprintln!("[{}/{}] {}: {line}; about {:.1} min left", done, points.len(), p.spec.name, per_run * left as f64 / jobs as f64 / 60.0);
+    };
     loop {
         while running.len() < jobs {
-            let Some((i, p)) = queue.next() else { break };
-            running.push((i, p, spawn(p, &threads)?));
+            let Some(p) = queue.pop_front() else { break };
+            if let Ok(summary) = Summary::read(&p.dir) {
+                done += 1;
+                report(p, &format!("{} (by another process)", outcome(&summary)), done);
+                continue;
+            }
+            match RunLock::holder(&p.dir)? {
+                Some(owner) => {
+                    eprintln!("{}: being trained by process {} on {}; waiting for it", p.spec.name, owner.pid, owner.host);
+                    elsewhere.push(p);
+                }
+                None => running.push((p, spawn(p, &threads)?)),
+            }
         }
-        if running.is_empty() {
+        if running.is_empty() && queue.is_empty() && elsewhere.is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
         let mut k = 0;
         while k < running.len() {
-            let Some(status) = running[k].2.try_wait()? else {
+            let Some(status) = running[k].1.try_wait()? else {
                 k += 1;
                 continue;
             };
-            let (i, p, _) = running.swap_remove(k);
+            let (p, _) = running.swap_remove(k);
+            if status.code() == Some(EXIT_BUSY as i32) {
+                elsewhere.push(p); // another process took the run between our check and the worker's
+                continue;
+            }
             done += 1;
-            let line = match read_summary(&p.dir) {
+            let line = match Summary::read(&p.dir) {
                 Ok(s) => outcome(&s),
                 Err(_) => {
                     failed.push(p.dir.display().to_string());
                     format!("FAILED ({status}); see {}", p.dir.join("train.log").display())
                 }
             };
-            let per_run = started.elapsed().as_secs_f64() / done as f64;
-            eprintln!(
-                "[{}/{}] {}: {line}; about {:.1} min left",
-                i + 1,
-                points.len(),
-                p.spec.name,
-                per_run * (points.len() - done) as f64 / 60.0
-            );
+            report(p, &line, done);
+        }
+        // Runs owned by other processes: done when their summary appears; ours again when their
+        // owner let go without finishing them.
+        let mut k = 0;
+        while k < elsewhere.len() {
+            let p = elsewhere[k];
+            if let Ok(summary) = Summary::read(&p.dir) {
+                elsewhere.swap_remove(k);
+                done += 1;
+                report(p, &format!("{} (by another process)", outcome(&summary)), done);
+            } else if RunLock::holder(&p.dir)?.is_none() {
+                elsewhere.swap_remove(k);
+                queue.push_back(p);
+            } else {
+                k += 1;
+            }
         }
     }
     if !failed.is_empty() {

@@ -62,15 +62,10 @@ impl RowBlocks {
         self.blocks.iter().enumerate().map(move |(b, t)| (b * self.rows_per_block, t))
     }
 
-    /// The first `n` rows.
-    pub fn head(&self, n: usize) -> Self {
-        let (n, r) = (n.min(self.len), self.rows_per_block);
-        let blocks = self.blocks[..n.div_ceil(r)]
-            .iter()
-            .enumerate()
-            .map(|(b, t)| if (b + 1) * r <= n { t.clone() } else { t.clone().narrow(0, 0, n - b * r) })
-            .collect();
-        Self { blocks, rows_per_block: r, len: n }
+    /// The rows `idx` (in that order) as row blocks of this one's block size.
+    pub fn gather(&self, idx: &[i64]) -> Self {
+        let r = self.rows_per_block.min(idx.len().max(1));
+        Self { blocks: idx.chunks(r).map(|chunk| self.select(chunk)).collect(), rows_per_block: r, len: idx.len() }
     }
 
     /// `f` applied to each block: for row-wise maps such as a forward pass.

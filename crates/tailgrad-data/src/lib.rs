@@ -42,7 +42,7 @@ pub(crate) fn corrupt(path: &std::path::Path, problem: impl Into<String>) -> Dat
     DataError::Corrupt { path: path.display().to_string(), problem: problem.into() }
 }
 
-pub use host::{DataSpec, Images, Part, load_part};
+pub use host::{DataSpec, Images, Part, balanced_sample, load_part};
 
 #[cfg(test)]
 mod tests;

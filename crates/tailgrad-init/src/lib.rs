@@ -8,6 +8,7 @@
 
 mod spec;
 mod stable;
+pub mod tail;
 
 pub use spec::{Fan, InitSpec, Law, RawInitSpec};
 pub use stable::Stable;

@@ -89,34 +89,46 @@ impl InitSpec {
         }
     }
 
-    /// Draw the `fan_in x fan_out` weights of one layer, row-major (burn's `Linear` layout).
-    pub fn sample<R: Rng + ?Sized>(&self, fan_in: usize, fan_out: usize, rng: &mut R) -> Vec<f32> {
+    /// The scale `c` of a `fan_in x fan_out` layer's law, the unit in which diagnostics measure
+    /// its weights (`max |W| / c`): the stable scale `sigma_w (1 / (2 N_eff))^(1/alpha)` for the
+    /// stable and Cauchy laws (Qu et al.), the standard deviation for the Gaussian, Xavier and He
+    /// laws, `sigma_w / sqrt(N_eff)` (the factor on a standard Student-t draw) for Student-t, and
+    /// the half-width for the uniform law.
+    pub fn scale(&self, fan_in: usize, fan_out: usize) -> f64 {
         let n = self.n_eff(fan_in, fan_out);
         let s = self.sigma_w;
-        let mut out = vec![0.0f32; fan_in * fan_out];
-        let normal = |std: f64, rng: &mut R, out: &mut [f32]| {
-            for x in out {
-                let z: f64 = StandardNormal.sample(rng);
-                *x = (std * z) as f32;
-            }
-        };
         match self.law {
-            Law::Stable { alpha, beta } => stable_law(alpha, beta, s, n).fill_f32(rng, &mut out),
-            Law::Cauchy => stable_law(1.0, 0.0, s, n).fill_f32(rng, &mut out),
-            Law::Gaussian => normal(s / n.sqrt(), rng, &mut out),
-            Law::Xavier => normal(s * (2.0 / (fan_in + fan_out) as f64).sqrt(), rng, &mut out),
-            Law::He => normal(s * (2.0 / fan_in as f64).sqrt(), rng, &mut out),
+            Law::Stable { alpha, .. } => s * (1.0 / (2.0 * n)).powf(1.0 / alpha),
+            Law::Cauchy => s / (2.0 * n),
+            Law::Gaussian | Law::StudentT { .. } => s / n.sqrt(),
+            Law::Xavier => s * (2.0 / (fan_in + fan_out) as f64).sqrt(),
+            Law::He => s * (2.0 / fan_in as f64).sqrt(),
+            Law::Uniform => s * (3.0 / n).sqrt(),
+        }
+    }
+
+    /// Draw the `fan_in x fan_out` weights of one layer, row-major (burn's `Linear` layout).
+    pub fn sample<R: Rng + ?Sized>(&self, fan_in: usize, fan_out: usize, rng: &mut R) -> Vec<f32> {
+        let c = self.scale(fan_in, fan_out);
+        let mut out = vec![0.0f32; fan_in * fan_out];
+        match self.law {
+            Law::Stable { alpha, beta } => stable_law(alpha, beta, c).fill_f32(rng, &mut out),
+            Law::Cauchy => stable_law(1.0, 0.0, c).fill_f32(rng, &mut out),
+            Law::Gaussian | Law::Xavier | Law::He => {
+                for x in &mut out {
+                    let z: f64 = StandardNormal.sample(rng);
+                    *x = (c * z) as f32;
+                }
+            }
             Law::StudentT { nu } => {
                 let t = StudentT::new(nu).expect("nu validated > 0");
-                let scale = s / n.sqrt();
                 for x in &mut out {
-                    *x = ((scale * t.sample(rng)) as f32).clamp(f32::MIN, f32::MAX);
+                    *x = ((c * t.sample(rng)) as f32).clamp(f32::MIN, f32::MAX);
                 }
             }
             Law::Uniform => {
-                let a = s * (3.0 / n).sqrt();
                 for x in &mut out {
-                    *x = (a * (2.0 * rng.next_u64() as f64 / u64::MAX as f64 - 1.0)) as f32;
+                    *x = (c * (2.0 * rng.next_u64() as f64 / u64::MAX as f64 - 1.0)) as f32;
                 }
             }
         }
@@ -135,9 +147,9 @@ impl InitSpec {
     }
 }
 
-/// The stable law of a layer with effective width `n`: scale `sigma_w (1/(2n))^(1/alpha)`.
-fn stable_law(alpha: f64, beta: f64, sigma_w: f64, n: f64) -> Stable {
-    Stable::new(alpha, beta, sigma_w * (1.0 / (2.0 * n)).powf(1.0 / alpha)).expect("validated stable parameters")
+/// The stable law of scale `c` (validated parameters).
+fn stable_law(alpha: f64, beta: f64, c: f64) -> Stable {
+    Stable::new(alpha, beta, c).expect("validated stable parameters")
 }
 
 fn law_name(law: &Law) -> &'static str {

@@ -82,12 +82,13 @@ fn values_and_slopes(x: &[f32], a: &mut [f32], b: &mut [f32]) {
     with_best_simd(x, (a, b), kernel);
 }
 
-/// Run `kernel` inside a function compiled for AVX-512 or AVX2+FMA when the CPU has them (the
-/// loop is auto-vectorized for that target), else for the baseline target.
+/// Run `kernel` inside a function compiled for AVX-512 (with the `avx512` feature) or AVX2+FMA
+/// when the CPU has them (the loop is auto-vectorized for that target), else for the baseline target.
 #[inline(always)]
 fn with_best_simd<O>(x: &[f32], out: O, kernel: impl Fn(&[f32], O)) {
     #[cfg(target_arch = "x86_64")]
     {
+        #[cfg(feature = "avx512")]
         #[target_feature(enable = "avx512f")]
         fn avx512<O>(x: &[f32], out: O, kernel: impl Fn(&[f32], O)) {
             kernel(x, out)
@@ -96,6 +97,7 @@ fn with_best_simd<O>(x: &[f32], out: O, kernel: impl Fn(&[f32], O)) {
         fn avx2<O>(x: &[f32], out: O, kernel: impl Fn(&[f32], O)) {
             kernel(x, out)
         }
+        #[cfg(feature = "avx512")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports the features the function was compiled for.
             return unsafe { avx512(x, out, kernel) };

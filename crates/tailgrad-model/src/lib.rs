@@ -3,6 +3,7 @@
 
 mod fast_tanh;
 mod mlp;
+pub mod objective;
 mod spec;
 pub mod tensors_io;
 

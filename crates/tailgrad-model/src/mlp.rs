@@ -48,6 +48,13 @@ impl Mlp {
         Ok(Self { layers, activation: spec.activation })
     }
 
+    /// Layer widths `[input, hidden.., classes]`.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut w = vec![self.layers[0].weight.val().dims()[0]];
+        w.extend(self.layers.iter().map(|l| l.weight.val().dims()[1]));
+        w
+    }
+
     /// Logits for a batch `x` of shape `[batch, input]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let last = self.layers.len() - 1;

@@ -71,6 +71,8 @@ pub enum ModelError {
     Spec(String),
     #[error("model file {path}: {problem}")]
     File { path: String, problem: String },
+    #[error(transparent)]
+    Write(#[from] tailgrad_rundir::RunDirError),
 }
 
 impl TryFrom<RawMlpSpec> for MlpSpec {

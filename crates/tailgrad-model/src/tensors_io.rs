@@ -5,7 +5,6 @@
 use crate::ModelError;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 /// A host copy of one tensor: name, shape, row-major values.
@@ -37,17 +36,7 @@ pub fn save(path: &Path, tensors: &[HostTensor], metadata: HashMap<String, Strin
         .map(|(t, b)| Ok((t.name.clone(), TensorView::new(Dtype::F32, t.shape.clone(), b).map_err(|e| file_error(path, e))?)))
         .collect::<Result<Vec<_>, ModelError>>()?;
     let data = safetensors::serialize(views, Some(metadata)).map_err(|e| file_error(path, e))?;
-    write_atomically(path, &data)
-}
-
-/// Write `data` to `path` through a temporary file and a rename.
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), ModelError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| file_error(path, e))?;
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
-    let mut file = std::fs::File::create(&tmp).map_err(|e| file_error(&tmp, e))?;
-    file.write_all(data).and_then(|_| file.sync_all()).map_err(|e| file_error(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| file_error(path, e))
+    Ok(tailgrad_rundir::io::write_atomically(path, &data)?)
 }
 
 /// Read every tensor (which must be f32; sorted by name) and the metadata of a safetensors file.

@@ -21,7 +21,7 @@ use crate::linalg::{axpy, dot, norm};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use tailgrad_init::InitSpec;
-use tailgrad_train::objective::read_f32s;
+use tailgrad_model::objective::read_f32s;
 
 /// `E_{z ~ N(0,1)}[f(z)]` by the trapezoid rule on [-10, 10] (4001 points; error < 1e-10 for the
 /// smooth bounded integrands here).

@@ -6,10 +6,12 @@
 //! cases with known answers. [`build`] turns a run config's `[[probes]]` entries into
 //! [`tailgrad_train::Probe`]s that the trainer schedules; [`offline`] runs one on a checkpoint.
 //!
-//! burn has no second-order autodiff and no per-sample gradients: Hessian-vector products are
-//! central finite differences of gradients ([`hessian::hvp`]); per-sample gradients of dense
-//! layers are outer products of layer inputs and output gradients ([`noise::LayerTaps`]).
+//! burn has no second-order autodiff and no per-sample gradients: Hessian-vector products of a
+//! network come from Pearlmutter's R-operator written out for the MLP
+//! ([`objective::NetLoss`]); per-sample gradients of dense layers are outer products of layer
+//! inputs and output gradients ([`noise::LayerTaps`]).
 
+pub mod clustering;
 pub mod criticality;
 pub mod duality;
 pub mod eigen_general;

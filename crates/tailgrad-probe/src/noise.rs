@@ -1,26 +1,38 @@
-//! SGD gradient noise at a fixed w: statistics of the minibatch gradients `g_mu` around their
-//! mean `G`, and per-sample gradients of dense layers.
+//! SGD gradient noise at a fixed w: statistics of the minibatch gradients `g_mu` (mu = 1..K, each
+//! over B samples) around their mean, and per-sample gradients of dense layers.
 //!
-//! * noise covariance trace `tr(Sigma_B) = (1/(K-1)) sum_mu |g_mu - G|^2` for batch size B;
-//!   per-sample `tr(Sigma) ~ B tr(Sigma_B)`;
-//! * gradient noise scale `B_simple = tr(Sigma) / |G|^2` (McCandlish et al. 2018, "An empirical
-//!   model of large-batch training") and gradient SNR `|G|^2 / tr(Sigma_B)`;
+//! * noise covariance trace `tr(Sigma_B) = (1/(K-1)) sum_mu |g_mu - g_bar|^2` (unbiased);
+//! * the squared norm of the true gradient, without the bias of `|g_bar|^2`, whose expectation is
+//!   `|G|^2 + tr(Sigma_B)/K`: `|G|^2_hat = |g_bar|^2 - tr(Sigma_B)/K`. This is McCandlish et al.'s
+//!   (2018, "An empirical model of large-batch training", appendix A) two-batch-size estimator with
+//!   B_small = B and B_big = K B: `(B_big |G_big|^2 - B_small |G_small|^2) / (B_big - B_small)` with
+//!   `|G_big|^2 = |g_bar|^2` and `|G_small|^2 = <|g_mu|^2>` reduces to it. In the noise-dominated
+//!   regime it can come out <= 0: `B_simple` is then beyond what K minibatches resolve (reported
+//!   as unresolved, NaN), where the plug-in ratio would instead saturate near K B;
+//! * gradient noise scale `B_simple = tr(Sigma) / |G|^2 = B tr(Sigma_B) / |G|^2_hat` and gradient
+//!   SNR `|G|^2_hat / tr(Sigma_B)`; the same from n per-sample gradients g_i:
+//!   `tr(Sigma) = (sum_i |g_i|^2 - n |g_bar|^2) / (n - 1)`, `|G|^2_hat = |g_bar|^2 - tr(Sigma)/n`;
 //! * the order parameters of Feng & Tu (MLST 2021, learning phases with mislabeled data): the mean
-//!   amplitude `<|g_mu|>` and the mean pairwise alignment `<cos(g_mu, g_nu)>_{mu != nu}`, for all,
-//!   clean and mislabeled samples separately;
+//!   amplitude `<|g_mu|>` and the mean pairwise alignment `<cos(g_mu, g_nu)>_{mu != nu}`, for all
+//!   samples, and for the clean and the mislabeled samples separately, each group's minibatches
+//!   drawn from that group alone at one common size (amplitude and alignment depend on the batch
+//!   size, so groups compared at different sizes would differ by size alone);
 //! * the noise along given directions `p_i`: `T_i = (lr/2) Var_mu(p_i . g_mu)` (Feng & Tu, PNAS 2021).
 //!
-//! Per-sample gradients of a dense layer `h = a W` are outer products `a_i (dl_i/dh_i)^T`; the
-//! factor `dl_i/dh_i` comes from one backward pass through a zero "tap" added to every
-//! pre-activation (burn has no per-sample gradients).
+//! Minibatches are disjoint slices of one seeded permutation (sampling without replacement; the
+//! finite-population correction `1 - K B / N` is ignored). Per-sample gradients of a dense layer
+//! `h = a W` are outer products `a_i (dl_i/dh_i)^T`; the factor `dl_i/dh_i` comes from one backward
+//! pass through a zero "tap" added to every pre-activation (burn has no per-sample gradients).
 
 use crate::linalg::{axpy, dot, norm};
 use crate::params::Params;
 use burn::tensor::{Int, Tensor};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tailgrad_data::DeviceSplit;
 use tailgrad_model::Mlp;
-use tailgrad_train::objective::{nll_sum_and_correct, read_f32s};
+use tailgrad_model::objective::{nll_sum_and_correct, read_f32s};
 
 /// Streaming moments of a set of gradient vectors.
 #[derive(Default)]
@@ -48,49 +60,79 @@ impl Moments {
         self.k += 1;
     }
 
-    pub(crate) fn summary(&self) -> GroupNoise {
+    /// The statistics of the K vectors added, each a gradient over `batch_size` samples.
+    pub(crate) fn summary(&self, batch_size: usize) -> GroupNoise {
         let k = self.k as f64;
         let mean_sq = dot(&self.sum, &self.sum) / (k * k);
+        let trace_cov = (self.sum_sq - k * mean_sq) / (k - 1.0);
         let su = dot(&self.sum_unit, &self.sum_unit);
         GroupNoise {
             batches: self.k,
+            batch_size,
             mean_grad_norm: mean_sq.sqrt(),
-            trace_cov: (self.sum_sq - k * mean_sq) / (k - 1.0),
+            trace_cov,
+            grad_norm_sq: mean_sq - trace_cov / k,
             mean_amplitude: self.sum_norm / k,
             alignment: (su - k) / (k * (k - 1.0)),
         }
     }
 }
 
-/// Noise statistics of one group of minibatch gradients.
+/// Noise statistics of one group of K gradients over B samples each.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GroupNoise {
     pub batches: usize,
-    /// `|G|`, the norm of the mean gradient.
+    pub batch_size: usize,
+    /// `|g_bar|`, the norm of the mean of the K gradients (biased upward by the noise).
     pub mean_grad_norm: f64,
-    /// `tr(Sigma_B)`, unbiased over the K minibatches.
+    /// `tr(Sigma_B)`, unbiased over the K gradients.
     pub trace_cov: f64,
+    /// `|G|^2_hat = |g_bar|^2 - tr(Sigma_B) / K`, unbiased (may be <= 0 when noise dominates).
+    pub grad_norm_sq: f64,
     /// `<|g_mu|>`.
     pub mean_amplitude: f64,
     /// `<cos(g_mu, g_nu)>` over pairs mu != nu.
     pub alignment: f64,
 }
 
+impl GroupNoise {
+    /// `B_simple = B tr(Sigma_B) / |G|^2_hat`; NaN when `|G|^2_hat <= 0` (unresolved: the true
+    /// value is larger than the K minibatches can tell apart from infinity).
+    pub fn b_simple(&self) -> f64 {
+        if self.grad_norm_sq > 0.0 { self.batch_size as f64 * self.trace_cov / self.grad_norm_sq } else { f64::NAN }
+    }
+
+    /// `|G|^2_hat / tr(Sigma_B)` (negative estimates are kept: they say the signal is not resolved).
+    pub fn snr(&self) -> f64 {
+        self.grad_norm_sq / self.trace_cov
+    }
+}
+
+/// Per-sample noise from n per-sample gradients: `tr(Sigma) = (sum |g_i|^2 - n |g_bar|^2) / (n-1)`,
+/// `|G|^2_hat = |g_bar|^2 - tr(Sigma) / n`, `B_simple = tr(Sigma) / |G|^2_hat` (NaN when <= 0).
+pub fn per_sample_stats(sum_sq_norms: f64, mean_norm_sq: f64, n: usize) -> (f64, f64) {
+    let n = n as f64;
+    let trace = (sum_sq_norms - n * mean_norm_sq) / (n - 1.0);
+    let g2 = mean_norm_sq - trace / n;
+    (trace, if g2 > 0.0 { trace / g2 } else { f64::NAN })
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NoiseReport {
     pub batch_size: usize,
     pub all: GroupNoise,
-    /// `B tr(Sigma_B) / |G|^2`.
+    /// `B tr(Sigma_B) / |G|^2_hat` (NaN: unresolved).
     pub b_simple: f64,
-    /// `|G|^2 / tr(Sigma_B)`.
+    /// `|G|^2_hat / tr(Sigma_B)`.
     pub snr: f64,
-    /// From per-sample gradients (exact outer products) over `per_sample_count` samples:
-    /// `tr(Sigma) = <|g_i|^2> - |<g_i>|^2` and `B_simple = tr(Sigma) / |<g_i>|^2`.
+    /// From exact per-sample gradients of the chosen parameters over `per_sample_count` samples.
     pub per_sample_count: usize,
     pub per_sample_trace_cov: f64,
     pub per_sample_b_simple: f64,
-    /// With label noise: the same statistics over the clean and the mislabeled samples of each
-    /// minibatch, and the cosine between the two mean gradients.
+    /// With label noise: the same statistics over minibatches of clean samples alone and of
+    /// mislabeled samples alone, both of `group_batch_size`, and the cosine between their mean
+    /// gradients.
+    pub group_batch_size: usize,
     pub clean: Option<GroupNoise>,
     pub mislabeled: Option<GroupNoise>,
     pub clean_mislabeled_cos: Option<f64>,
@@ -105,6 +147,8 @@ pub struct NoiseInput<'a> {
     pub flipped: Option<&'a [bool]>,
     pub batch_size: usize,
     pub batches: usize,
+    /// The size of the clean and mislabeled groups' minibatches (0 = `batch_size`).
+    pub group_batch_size: usize,
     pub params: Params,
     /// Unit directions in the space of `params` for `T_i`, and the learning rate.
     pub directions: &'a [Vec<f64>],
@@ -118,7 +162,6 @@ pub fn measure(model: &Mlp, input: &NoiseInput) -> NoiseReport {
     let order = tailgrad_data::device::epoch_permutation(input.data.len, input.seed, u64::MAX);
     let k = input.batches.min(input.data.len / input.batch_size).max(2);
     let mut all = Moments::default();
-    let (mut clean, mut noisy) = (Moments::default(), Moments::default());
     let mut projections: Vec<Vec<f64>> = vec![Vec::new(); input.directions.len()];
     let grad_of = |idx: &[i64]| -> Vec<f64> {
         let (x, y) = input.data.rows(idx);
@@ -127,40 +170,41 @@ pub fn measure(model: &Mlp, input: &NoiseInput) -> NoiseReport {
         input.params.grad(model, &grads)
     };
     for mu in 0..k {
-        let idx = &order[mu * input.batch_size..(mu + 1) * input.batch_size];
-        let g = grad_of(idx);
+        let g = grad_of(&order[mu * input.batch_size..(mu + 1) * input.batch_size]);
         for (p, d) in projections.iter_mut().zip(input.directions) {
             p.push(dot(&g, d));
         }
         all.add(&g);
-        if let Some(flipped) = input.flipped {
-            let (bad, good): (Vec<i64>, Vec<i64>) = idx.iter().partition(|&&i| flipped[i as usize]);
-            if !good.is_empty() {
-                clean.add(&grad_of(&good));
-            }
-            if !bad.is_empty() {
-                noisy.add(&grad_of(&bad));
-            }
-        }
     }
-    let all_s = all.summary();
-    let b = input.batch_size as f64;
-    let g2 = all_s.mean_grad_norm.powi(2);
+    // Clean and mislabeled samples, each group's minibatches drawn from it alone at one size.
+    let group_batch_size = if input.group_batch_size == 0 { input.batch_size } else { input.group_batch_size };
+    let group = |mislabeled: bool| -> Moments {
+        let mut m = Moments::default();
+        let Some(flipped) = input.flipped else { return m };
+        let mut members: Vec<i64> = (0..input.data.len as i64).filter(|&i| flipped[i as usize] == mislabeled).collect();
+        members.shuffle(&mut rand::rngs::Xoshiro256PlusPlus::seed_from_u64(input.seed ^ (0xc1ea_4 + mislabeled as u64)));
+        for batch in members.chunks_exact(group_batch_size).take(k) {
+            m.add(&grad_of(batch));
+        }
+        m
+    };
+    let (clean, noisy) = (group(false), group(true));
+    let all_s = all.summary(input.batch_size);
     let ps_idx = &order[..input.per_sample.min(input.data.len)];
-    let (ps_trace, ps_b) = per_sample_noise(model, input.data, ps_idx);
-    let group = |m: &Moments| (m.k >= 2).then(|| m.summary());
-    let clean_mislabeled_cos = (clean.k >= 2 && noisy.k >= 2)
-        .then(|| dot(&clean.sum, &noisy.sum) / (norm(&clean.sum) * norm(&noisy.sum)));
+    let (ps_trace, ps_b) = if ps_idx.len() >= 2 { per_sample_noise(model, input.data, ps_idx, input.params) } else { (f64::NAN, f64::NAN) };
+    let summary = |m: &Moments| (m.k >= 2).then(|| m.summary(group_batch_size));
+    let clean_mislabeled_cos = (clean.k >= 2 && noisy.k >= 2).then(|| dot(&clean.sum, &noisy.sum) / (norm(&clean.sum) * norm(&noisy.sum)));
     NoiseReport {
         batch_size: input.batch_size,
-        b_simple: b * all_s.trace_cov / g2,
-        snr: g2 / all_s.trace_cov,
+        b_simple: all_s.b_simple(),
+        snr: all_s.snr(),
         all: all_s,
         per_sample_count: ps_idx.len(),
         per_sample_trace_cov: ps_trace,
         per_sample_b_simple: ps_b,
-        clean: group(&clean),
-        mislabeled: group(&noisy),
+        group_batch_size,
+        clean: summary(&clean),
+        mislabeled: summary(&noisy),
         clean_mislabeled_cos,
         direction_temperature: projections.iter().map(|p| input.lr / 2.0 * variance(p)).collect(),
     }
@@ -172,23 +216,26 @@ fn variance(xs: &[f64]) -> f64 {
     xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
 }
 
-/// Per-sample `tr(Sigma)` and `B_simple` over the samples `idx`, from squared per-sample
-/// gradient norms `|g_i|^2 = sum_l |a_i^l|^2 |delta_i^l|^2 (+ |delta_i^l|^2 for a bias)`.
-fn per_sample_noise(model: &Mlp, data: &DeviceSplit, idx: &[i64]) -> (f64, f64) {
+/// Per-sample `tr(Sigma)` and `B_simple` of the parameters `params` over the samples `idx`, from
+/// squared per-sample gradient norms `|g_i|^2 = sum_l |a_i^l|^2 |delta_i^l|^2 (+ |delta_i^l|^2 for
+/// a bias)` over the selected layers.
+fn per_sample_noise(model: &Mlp, data: &DeviceSplit, idx: &[i64], params: Params) -> (f64, f64) {
     let (x, y) = data.rows(idx);
     let taps = LayerTaps::run(model, x, y);
     let n = idx.len() as f64;
+    let layers: Vec<usize> = match params {
+        Params::All => (0..model.layers.len()).collect(),
+        Params::Layer(l) => vec![l],
+    };
     let mut sq = 0.0;
-    for l in 0..model.layers.len() {
+    for l in layers {
         let a2 = taps.row_sq_norms(&taps.inputs[l]);
         let d2 = taps.row_sq_norms(&taps.deltas[l]);
-        let bias = if model.layers[l].bias.is_some() { 1.0 } else { 0.0 };
+        let bias = if params == Params::All && model.layers[l].bias.is_some() { 1.0 } else { 0.0 };
         sq += a2.iter().zip(&d2).map(|(a, d)| (a + bias) * d).sum::<f64>();
     }
-    let sum = Params::All.grad(model, &taps.sum_grads);
-    let g2 = dot(&sum, &sum) / (n * n);
-    let trace = sq / n - g2;
-    (trace, trace / g2)
+    let sum = params.grad(model, &taps.sum_grads);
+    per_sample_stats(sq, dot(&sum, &sum) / (n * n), idx.len())
 }
 
 /// One forward/backward pass with taps: each layer's input `a^l` and the per-sample gradient at

@@ -5,7 +5,7 @@
 use burn::tensor::{Gradients, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use tailgrad_model::{Mlp, replace_param};
-use tailgrad_train::objective::read_f32s;
+use tailgrad_model::objective::read_f32s;
 
 /// Which parameters an instrument looks at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +74,42 @@ impl Params {
             }
         }
         model
+    }
+
+    /// A direction `v` in the space of the selected parameters as per-layer tensors on `device`:
+    /// `(weight part, bias part)` of each layer (None where `v` does not move it).
+    pub fn split(self, model: &Mlp, v: &[f64]) -> Vec<(Option<Tensor<2>>, Option<Tensor<1>>)> {
+        assert_eq!(v.len(), self.count(model), "direction has the wrong length");
+        let device = model.layers[0].weight.val().device();
+        let mut out: Vec<(Option<Tensor<2>>, Option<Tensor<1>>)> = vec![(None, None); model.layers.len()];
+        let mut offset = 0;
+        for (l, bias) in self.tensors(model) {
+            let dims = shape(model, l, bias);
+            let n: usize = dims.iter().product();
+            let values: Vec<f32> = v[offset..offset + n].iter().map(|&x| x as f32).collect();
+            offset += n;
+            if bias {
+                out[l].1 = Some(Tensor::from_data(TensorData::new(values, [n]), &device));
+            } else {
+                out[l].0 = Some(Tensor::from_data(TensorData::new(values, [dims[0], dims[1]]), &device));
+            }
+        }
+        out
+    }
+
+    /// Flatten per-layer `(weight, bias)` tensors (as [`Params::split`] gives them) back into the
+    /// selected parameters' order; a missing part is zeros.
+    pub fn join(self, model: &Mlp, parts: &[(Option<Tensor<2>>, Option<Tensor<1>>)]) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.count(model));
+        for (l, bias) in self.tensors(model) {
+            let n: usize = shape(model, l, bias).iter().product();
+            let values = if bias { parts[l].1.clone().map(read_f32s) } else { parts[l].0.clone().map(read_f32s) };
+            match values {
+                Some(v) => out.extend(v.iter().map(|&x| x as f64)),
+                None => out.extend(std::iter::repeat_n(0.0, n)),
+            }
+        }
+        out
     }
 
     /// The gradient of the selected parameters (zeros where a parameter got none).

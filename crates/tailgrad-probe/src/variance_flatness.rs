@@ -2,16 +2,20 @@
 //! relation in stochastic gradient descent is critical for finding flat minima").
 //!
 //! 1. Record one layer's weights before every SGD step over a window late in training
-//!    ([`Trajectory`]).
-//! 2. Centered PCA of the trajectory: variances `sigma_i^2` and unit directions `p_i`
-//!    ([`pca`]; Lanczos on the implicit covariance `C v = X_c^T (X_c v) / T`, so the `D x D`
-//!    matrix is never formed).
+//!    ([`Trajectory`]; the authors: the last 12,000 steps of training to a loss below 5e-5).
+//! 2. Centered PCA of the trajectory: variances `sigma_i^2` (normalized by T; sklearn's PCA, which
+//!    the authors use, by T - 1) and unit directions `p_i` ([`pca`]: Lanczos on the implicit
+//!    covariance `C v = X_c^T (X_c v) / T` for a few components, the dense covariance and its full
+//!    eigen-decomposition when many are needed).
 //! 3. Flatness along `p_i` from the final weights `w0`: `F_i = theta_r - theta_l`, where
 //!    `L(w0 + theta p_i) = e L(w0)` (full training-set loss; bracketing by doubling, then
-//!    bisection) ([`flatness`]).
-//! 4. Fits `sigma_i^2 ~ F_i^(-psi)` over i >= 2 (direction 1 is the drift mode) and
-//!    `sigma_i^2 ~ i^(-gamma)`. The paper reports psi > 0 (an *inverse* relation; equilibrium
-//!    physics would give the opposite sign), about 4 on MNIST (?), and gamma ~ 2-3.
+//!    bisection) ([`flatness`]). A side that stays below `e L(w0)` up to `max_theta` is capped
+//!    there, as the authors cap it (their code returns 1100 for the whole width when a side has
+//!    not crossed by `theta` = 1000), so flat directions stay in the fit instead of being dropped.
+//! 4. Fits `sigma_i^2 ~ F_i^(-psi)` over the chosen directions but the first (the drift mode) and
+//!    `sigma_i^2 ~ i^(-gamma)` over the same ranks. The authors (YuFengDuke/PCA-SGD) take the
+//!    components 0, 10, 20, ..., 990 of the top 1000. The paper reports psi > 0 (an *inverse*
+//!    relation; equilibrium physics would give the opposite sign) and gamma ~ 2-3.
 
 use crate::linalg::{self, LineFit, fit_line};
 use crate::objective::Objective;
@@ -118,7 +122,8 @@ pub struct Pca {
     pub total_variance: f64,
 }
 
-/// The top-`k` principal components of `traj` (covariance normalized by T).
+/// The top-`k` principal components of `traj` (covariance normalized by T): by Lanczos on the
+/// implicit covariance when `k` is a small part of the dimension, else from the dense covariance.
 pub fn pca(traj: &Trajectory, k: usize, seed: u64) -> Pca {
     let (t, d) = (traj.len(), traj.dim);
     assert!(t >= 2, "PCA needs at least two snapshots");
@@ -127,21 +132,25 @@ pub fn pca(traj: &Trajectory, k: usize, seed: u64) -> Pca {
         mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64);
     }
     mean.iter_mut().for_each(|m| *m /= t as f64);
-    let centered: Vec<f64> =
-        traj.snapshots.chunks(d).flat_map(|row| row.iter().zip(&mean).map(|(&v, m)| v as f64 - m)).collect();
+    let centered: Vec<f64> = traj.snapshots.chunks(d).flat_map(|row| row.iter().zip(&mean).map(|(&v, m)| v as f64 - m)).collect();
     let total_variance = centered.iter().map(|x| x * x).sum::<f64>() / t as f64;
-    let mut op = |v: &[f64]| {
-        let mut out = vec![0.0; d];
-        for row in centered.chunks(d) {
-            let c = linalg::dot(row, v) / t as f64;
-            linalg::axpy(c, row, &mut out);
-        }
-        out
-    };
     let k = k.min(d).min(t - 1);
-    let steps = (3 * k).max(k + 40).min(d);
-    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
-    let (variances, directions) = linalg::top_eigenpairs(&mut op, d, k, steps, &mut rng);
+    let (variances, directions) = if 4 * k > d {
+        let eig = linalg::sym_eigen(&linalg::gram(&centered, t, d, 1.0 / t as f64), d);
+        (0..k).map(|j| (eig.values[d - 1 - j], eig.vectors[d - 1 - j].clone())).unzip()
+    } else {
+        let mut op = |v: &[f64]| {
+            let mut out = vec![0.0; d];
+            for row in centered.chunks(d) {
+                let c = linalg::dot(row, v) / t as f64;
+                linalg::axpy(c, row, &mut out);
+            }
+            out
+        };
+        let steps = (3 * k).max(k + 40).min(d);
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
+        linalg::top_eigenpairs(&mut op, d, k, steps, &mut rng)
+    };
     Pca { mean, variances, directions, total_variance }
 }
 
@@ -150,37 +159,40 @@ pub fn pca(traj: &Trajectory, k: usize, seed: u64) -> Pca {
 pub struct Flatness {
     pub theta_left: f64,
     pub theta_right: f64,
-    /// `F = theta_right - theta_left` (infinite when the loss never rises enough).
+    /// `F = theta_right - theta_left`.
     pub width: f64,
+    /// Whether a side never reached the target within `max_theta` (and was capped there).
+    pub capped: bool,
 }
 
-/// `F` along unit direction `dir` (relative bisection tolerance `tol`).
-pub fn flatness(obj: &mut dyn Objective, w0: &[f64], l0: f64, dir: &[f64], factor: f64, tol: f64) -> Flatness {
+/// `F` along unit direction `dir` (relative bisection tolerance `tol`), each side capped at
+/// `max_theta`.
+pub fn flatness(obj: &mut dyn Objective, w0: &[f64], l0: f64, dir: &[f64], factor: f64, tol: f64, max_theta: f64) -> Flatness {
     let target = factor * l0;
     let mut loss_at = |theta: f64| {
         let w: Vec<f64> = w0.iter().zip(dir).map(|(a, b)| a + theta * b).collect();
         obj.value(&w)
     };
-    let mut crossing = |sign: f64| -> f64 {
-        let (mut lo, mut hi) = (0.0, 1e-2);
-        let mut doublings = 0;
+    // Returns the crossing, or None when the loss stays below the target up to max_theta.
+    let mut crossing = |sign: f64| -> Option<f64> {
+        let (mut lo, mut hi) = (0.0, (1e-2f64).min(max_theta));
         while loss_at(sign * hi) < target {
-            lo = hi;
-            hi *= 2.0;
-            doublings += 1;
-            if doublings > 40 {
-                return f64::INFINITY;
+            if hi >= max_theta {
+                return None;
             }
+            lo = hi;
+            hi = (2.0 * hi).min(max_theta);
         }
         while (hi - lo) > tol * hi {
             let mid = 0.5 * (lo + hi);
             if loss_at(sign * mid) < target { lo = mid } else { hi = mid }
         }
-        0.5 * (lo + hi)
+        Some(0.5 * (lo + hi))
     };
-    let right = crossing(1.0);
-    let left = -crossing(-1.0);
-    Flatness { theta_left: left, theta_right: right, width: right - left }
+    let (right, left) = (crossing(1.0), crossing(-1.0));
+    let capped = right.is_none() || left.is_none();
+    let (right, left) = (right.unwrap_or(max_theta), -left.unwrap_or(max_theta));
+    Flatness { theta_left: left, theta_right: right, width: right - left, capped }
 }
 
 /// The probe's result.
@@ -190,57 +202,68 @@ pub struct VarianceFlatness {
     pub snapshots: usize,
     pub loss0: f64,
     pub factor: f64,
+    pub max_theta: f64,
+    /// The principal components measured (0 = the largest variance).
+    pub components: Vec<usize>,
     pub variances: Vec<f64>,
     pub explained_fraction: Vec<f64>,
     pub flatness: Vec<Flatness>,
-    /// `log sigma^2 = c - psi log F` over directions 2..k: `psi = -slope`.
+    /// `log sigma^2 = c - psi log F` over the components but the first: `psi = -slope`.
     pub psi: f64,
     pub psi_ci95: f64,
     pub psi_fit: Option<LineFit>,
-    /// `log sigma^2 = c - gamma log i` over directions 1..k.
+    /// `log sigma^2 = c - gamma log(i + 1)` over the same components (i + 1 = rank).
     pub gamma: f64,
     pub gamma_fit: Option<LineFit>,
 }
 
-/// PCA of `traj` then flatness along its top `k` directions around `w0` (the final weights of
-/// the same layer, on the full-training-set loss `obj`). The PCA comes back too, for callers that
-/// need its directions (e.g. the noise temperature along each of them).
-pub fn analyse(
-    obj: &mut dyn Objective,
-    w0: &[f64],
-    traj: &Trajectory,
-    layer: usize,
-    k: usize,
-    factor: f64,
-    seed: u64,
-) -> (VarianceFlatness, Pca) {
-    let p = pca(traj, k, seed);
+/// Which components, how flatness is measured.
+#[derive(Clone, Debug)]
+pub struct Protocol {
+    /// How many components (0, stride, 2 stride, ...).
+    pub directions: usize,
+    pub stride: usize,
+    /// `L(w0 + theta p) = factor L(w0)` defines the width.
+    pub factor: f64,
+    /// A side that has not crossed by this `theta` is capped there.
+    pub max_theta: f64,
+}
+
+/// `sigma^2 ~ rank^(-gamma)`: fit `log sigma_i^2` against `log(i + 1)` for the given (0-based)
+/// components, `-slope` being gamma. `None` for fewer than 3 positive variances.
+pub fn rank_fit(components: &[usize], variances: &[f64]) -> Option<LineFit> {
+    let (x, y): (Vec<f64>, Vec<f64>) =
+        components.iter().zip(variances).filter(|(_, v)| **v > 0.0).map(|(&i, v)| (((i + 1) as f64).ln(), v.ln())).unzip();
+    (x.len() >= 3).then(|| fit_line(&x, &y))
+}
+
+/// PCA of `traj` then flatness along its components `0, stride, ...` around `w0` (the final
+/// weights of the same layer, on the full-training-set loss `obj`). The PCA comes back too, for
+/// callers that need its directions (e.g. the noise temperature along each of them).
+pub fn analyse(obj: &mut dyn Objective, w0: &[f64], traj: &Trajectory, layer: usize, protocol: &Protocol, seed: u64) -> (VarianceFlatness, Pca) {
+    let wanted = (protocol.directions.max(1) - 1) * protocol.stride.max(1) + 1;
+    let p = pca(traj, wanted, seed);
+    let components: Vec<usize> = (0..protocol.directions).map(|j| j * protocol.stride.max(1)).filter(|&i| i < p.variances.len()).collect();
+    let variances: Vec<f64> = components.iter().map(|&i| p.variances[i]).collect();
     let loss0 = obj.value(w0);
-    let flat: Vec<Flatness> = p.directions.iter().map(|d| flatness(obj, w0, loss0, d, factor, 1e-2)).collect();
-    let pairs: Vec<(f64, f64)> = flat
-        .iter()
-        .zip(&p.variances)
-        .skip(1)
-        .filter(|(f, v)| f.width.is_finite() && **v > 0.0)
-        .map(|(f, v)| (f.width.ln(), v.ln()))
-        .collect();
+    let flat: Vec<Flatness> =
+        components.iter().map(|&i| flatness(obj, w0, loss0, &p.directions[i], protocol.factor, 1e-2, protocol.max_theta)).collect();
+    let pairs: Vec<(f64, f64)> =
+        flat.iter().zip(&variances).skip(1).filter(|(f, v)| f.width > 0.0 && **v > 0.0).map(|(f, v)| (f.width.ln(), v.ln())).collect();
     let psi_fit = (pairs.len() >= 3).then(|| {
         let (x, y): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
         fit_line(&x, &y)
     });
-    let ranks: Vec<(f64, f64)> =
-        p.variances.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(i, v)| (((i + 1) as f64).ln(), v.ln())).collect();
-    let gamma_fit = (ranks.len() >= 3).then(|| {
-        let (x, y): (Vec<f64>, Vec<f64>) = ranks.into_iter().unzip();
-        fit_line(&x, &y)
-    });
+    let gamma_fit = rank_fit(&components[1.min(components.len())..], &variances[1.min(variances.len())..]);
     let vf = VarianceFlatness {
         layer,
         snapshots: traj.len(),
         loss0,
-        factor,
-        explained_fraction: p.variances.iter().map(|v| v / p.total_variance).collect(),
-        variances: p.variances.clone(),
+        factor: protocol.factor,
+        max_theta: protocol.max_theta,
+        explained_fraction: variances.iter().map(|v| v / p.total_variance).collect(),
+        components,
+        variances,
         flatness: flat,
         psi: psi_fit.as_ref().map_or(f64::NAN, |f| -f.slope),
         psi_ci95: psi_fit.as_ref().map_or(f64::NAN, |f| f.slope_ci95),

@@ -1,14 +1,22 @@
-//! Grouping runs that differ only by seed, and statistics over the seeds.
+//! A study's runs, read from their directories and grouped by grid cell.
 
 use anyhow::Context;
 use std::path::PathBuf;
-use tailgrad_train::metrics::{MetricRow, read_rows};
-use tailgrad_train::{Status, Summary, read_summary};
+use tailgrad_rundir::{MetricRow, Status, Summary, metrics};
 
-/// One finished (or diverged) run and where it belongs in a report.
+/// A cell of a study's grid: the series (e.g. the alpha index) and the panel (e.g. the sigma_w
+/// index) it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cell {
+    pub series: usize,
+    pub panel: usize,
+}
+
+/// One run and where it belongs in a report.
 #[derive(Clone, Debug)]
 pub struct RunRef {
     pub dir: PathBuf,
+    pub cell: Cell,
     /// The figure panel, e.g. `sigma_w = 1`.
     pub panel: String,
     /// The curve within the panel, e.g. `alpha = 1.5`.
@@ -16,85 +24,79 @@ pub struct RunRef {
     pub seed: u64,
 }
 
-/// Mean and (sample) standard deviation over seeds; `n` seeds contributed.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stat {
-    pub mean: f64,
-    pub std: f64,
-    pub n: usize,
+/// A run's logged rows and summary.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub reference: RunRef,
+    pub rows: Vec<MetricRow>,
+    pub summary: Summary,
 }
 
-impl Stat {
-    pub fn of(values: &[f64]) -> Option<Stat> {
-        if values.is_empty() {
-            return None;
-        }
-        let n = values.len();
-        let mean = values.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
-        Some(Stat { mean, std: var.sqrt(), n })
+impl Run {
+    pub fn seed(&self) -> u64 {
+        self.reference.seed
+    }
+
+    pub fn status(&self) -> Status {
+        self.summary.status
+    }
+
+    /// The test accuracy of the last evaluation (for a diverged run: the last before divergence).
+    pub fn final_acc(&self) -> f64 {
+        self.rows.last().map_or(f64::NAN, |r| r.test_acc)
+    }
+
+    /// The first logged epoch with test accuracy >= `threshold` (None: never).
+    pub fn epochs_to(&self, threshold: f64) -> Option<f64> {
+        self.rows.iter().find(|r| r.test_acc >= threshold).map(|r| r.epoch)
     }
 }
 
-/// A curve over seeds: `(epoch, stat)` at every step that all contributing seeds logged.
-pub type Curve = Vec<(f64, Stat)>;
-
-/// The runs of one (panel, series) cell.
+/// The runs of one cell, in seed order.
 #[derive(Clone, Debug)]
 pub struct Group {
+    pub cell: Cell,
     pub panel: String,
     pub series: String,
-    pub runs: Vec<(RunRef, Vec<MetricRow>, Summary)>,
+    pub runs: Vec<Run>,
 }
 
 impl Group {
-    /// `f(row)` averaged over seeds at each logged step (rows where `f` is `None` are skipped).
-    pub fn curve(&self, f: impl Fn(&MetricRow) -> Option<f64>) -> Curve {
-        let mut steps: Vec<u64> = self.runs.iter().flat_map(|(_, rows, _)| rows.iter().map(|r| r.step)).collect();
-        steps.sort_unstable();
-        steps.dedup();
+    /// How many runs ended in each way: `[finished (learned), collapsed, diverged]`.
+    pub fn outcomes(&self) -> [usize; 3] {
+        Status::ALL.map(|s| self.runs.iter().filter(|r| r.status() == s).count())
+    }
+
+    /// `f(row)` of every run at each logged step, as `(step, epoch, values of the runs that
+    /// logged that step)`.
+    pub fn steps(&self, f: impl Fn(&MetricRow) -> Option<f64>) -> Vec<(u64, f64, Vec<f64>)> {
+        let mut steps: Vec<(u64, f64)> = self.runs.iter().flat_map(|r| r.rows.iter().map(|row| (row.step, row.epoch))).collect();
+        steps.sort_by(|a, b| a.0.cmp(&b.0));
+        steps.dedup_by_key(|s| s.0);
         steps
             .into_iter()
-            .filter_map(|step| {
-                let mut epoch = 0.0;
-                let values: Vec<f64> = self
-                    .runs
-                    .iter()
-                    .filter_map(|(_, rows, _)| rows.iter().find(|r| r.step == step))
-                    .filter_map(|r| {
-                        epoch = r.epoch;
-                        f(r)
-                    })
-                    .collect();
-                Stat::of(&values).map(|s| (epoch, s))
+            .map(|(step, epoch)| {
+                let values = self.runs.iter().filter_map(|r| r.rows.iter().find(|row| row.step == step).and_then(&f)).collect();
+                (step, epoch, values)
             })
             .collect()
     }
-
-    /// Per seed: the first logged epoch with test accuracy >= `threshold` (None: never).
-    pub fn epochs_to(&self, threshold: f64) -> Vec<Option<f64>> {
-        self.runs
-            .iter()
-            .map(|(_, rows, _)| rows.iter().find(|r| r.test_acc >= threshold).map(|r| r.epoch))
-            .collect()
-    }
-
-    pub fn diverged(&self) -> usize {
-        self.runs.iter().filter(|(_, _, s)| s.status == Status::Diverged).count()
-    }
 }
 
-/// Read every run's metrics and summary and group them by (panel, series), keeping the order
-/// in which the cells first appear.
+/// Read every run's metrics and summary and group them by cell, cells in grid order, runs in
+/// seed order.
 pub fn group_runs(runs: &[RunRef]) -> anyhow::Result<Vec<Group>> {
     let mut groups: Vec<Group> = Vec::new();
-    for run in runs {
-        let rows = read_rows(&run.dir.join("metrics.csv")).with_context(|| format!("reading {}/metrics.csv", run.dir.display()))?;
-        let summary = read_summary(&run.dir)?;
-        match groups.iter_mut().find(|g| g.panel == run.panel && g.series == run.series) {
-            Some(g) => g.runs.push((run.clone(), rows, summary)),
-            None => groups.push(Group { panel: run.panel.clone(), series: run.series.clone(), runs: vec![(run.clone(), rows, summary)] }),
+    for reference in runs {
+        let rows = metrics::read_rows(&reference.dir).with_context(|| format!("reading the metrics of {}", reference.dir.display()))?;
+        let summary = Summary::read(&reference.dir)?;
+        let run = Run { reference: reference.clone(), rows, summary };
+        match groups.iter_mut().find(|g| g.cell == reference.cell) {
+            Some(g) => g.runs.push(run),
+            None => groups.push(Group { cell: reference.cell, panel: reference.panel.clone(), series: reference.series.clone(), runs: vec![run] }),
         }
     }
+    groups.sort_by_key(|g| (g.cell.panel, g.cell.series));
+    groups.iter_mut().for_each(|g| g.runs.sort_by_key(Run::seed));
     Ok(groups)
 }

@@ -1,8 +1,11 @@
 //! Learning-curve figures: one column per panel (e.g. per sigma_w), test accuracy on top and
-//! training loss (log scale) below, one colour per series (e.g. per alpha), a line for the mean
-//! over seeds and a band for +- one standard deviation.
+//! training loss (log scale) below, one colour per series (e.g. per alpha): every seed as a thin
+//! line, and the median over seeds as a bold one. A collapsed seed shows as a thin line at
+//! chance, not as a band that drags a mean down.
 
-use crate::aggregate::{Curve, Group};
+use crate::aggregate::Group;
+use crate::stats::quantile;
+use tailgrad_rundir::MetricRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -52,6 +55,19 @@ fn panel_names(groups: &[Group]) -> Vec<String> {
     panels
 }
 
+/// One quantity of a cell: each seed's curve and the median curve.
+struct Lines<'g> {
+    group: &'g Group,
+    seeds: Vec<Vec<(f64, f64)>>,
+    median: Vec<(f64, f64)>,
+}
+
+fn lines(group: &Group, f: fn(&MetricRow) -> Option<f64>) -> Lines<'_> {
+    let seeds = group.runs.iter().map(|r| r.rows.iter().filter_map(|row| f(row).map(|v| (row.epoch, v))).collect()).collect();
+    let median = group.steps(f).into_iter().filter_map(|(_, epoch, v)| quantile(&v, 0.5).map(|m| (epoch, m))).collect();
+    Lines { group, seeds, median }
+}
+
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, groups: &[Group], panels: &[String], title: &str) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
@@ -66,18 +82,16 @@ where
         }
     }
     let color = |name: &str| PALETTE[series.iter().position(|s| s == name).unwrap_or(0) % PALETTE.len()];
-    let x_max = groups.iter().flat_map(|g| g.runs.iter().flat_map(|(_, rows, _)| rows.iter().map(|r| r.epoch))).fold(1e-9, f64::max);
+    let x_max = groups.iter().flat_map(|g| g.runs.iter().flat_map(|r| r.rows.iter().map(|row| row.epoch))).fold(1e-9, f64::max);
+    let accuracy = |r: &MetricRow| Some(r.test_acc);
+    let train_loss = |r: &MetricRow| r.train_loss.filter(|l| *l > 0.0 && l.is_finite());
     for (p, panel) in panels.iter().enumerate() {
         let cells: Vec<&Group> = groups.iter().filter(|g| &g.panel == panel).collect();
-        let acc: Vec<(&Group, Curve)> = cells.iter().map(|g| (*g, g.curve(|r| Some(r.test_acc)))).collect();
-        let loss: Vec<(&Group, Curve)> =
-            cells.iter().map(|g| (*g, g.curve(|r| r.train_loss.filter(|l| *l > 0.0 && l.is_finite())))).collect();
-        let acc_lo = acc.iter().flat_map(|(_, c)| c.iter().map(|(_, s)| s.mean - s.std)).fold(1.0f64, f64::min).clamp(0.0, 0.9);
+        let acc: Vec<Lines> = cells.iter().map(|g| lines(g, accuracy)).collect();
+        let loss: Vec<Lines> = cells.iter().map(|g| lines(g, train_loss)).collect();
+        let acc_lo = acc.iter().flat_map(|l| l.seeds.iter().flatten().map(|p| p.1)).fold(1.0f64, f64::min).clamp(0.0, 0.9);
         panel_chart(&areas[p], panel, "test accuracy", &acc, x_max, (acc_lo, 1.0), false, &color)?;
-        let (lo, hi) = loss
-            .iter()
-            .flat_map(|(_, c)| c.iter().map(|(_, s)| s.mean))
-            .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        let (lo, hi) = loss.iter().flat_map(|l| l.seeds.iter().flatten().map(|p| p.1)).fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
         let range = if lo < hi { (lo * 0.8, hi * 1.25) } else { (0.01, 10.0) };
         panel_chart(&areas[panels.len() + p], panel, "train loss", &loss, x_max, range, true, &color)?;
     }
@@ -90,7 +104,7 @@ fn panel_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     panel: &str,
     y_desc: &str,
-    curves: &[(&Group, Curve)],
+    cells: &[Lines],
     x_max: f64,
     (y_lo, y_hi): (f64, f64),
     log_y: bool,
@@ -105,27 +119,28 @@ where
         ($chart:expr) => {{
             let mut chart = $chart;
             chart.configure_mesh().x_desc("epoch").y_desc(y_desc).light_line_style(WHITE.mix(0.0)).draw()?;
-            for (g, curve) in curves {
-                if curve.is_empty() {
-                    continue;
+            for cell in cells {
+                let c = color(&cell.group.series);
+                let clamp = |(x, y): (f64, f64)| (x, y.clamp(y_lo, y_hi));
+                for seed in &cell.seeds {
+                    chart.draw_series(LineSeries::new(seed.iter().copied().map(clamp), c.mix(0.35).stroke_width(1)))?;
                 }
-                let c = color(&g.series);
-                let clamp = |y: f64| y.clamp(y_lo, y_hi);
-                let mut band: Vec<(f64, f64)> = curve.iter().map(|(x, s)| (*x, clamp(s.mean + s.std))).collect();
-                band.extend(curve.iter().rev().map(|(x, s)| (*x, clamp(s.mean - s.std))));
-                chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.18))))?;
-                let label = if g.diverged() > 0 { format!("{} ({} diverged)", g.series, g.diverged()) } else { g.series.clone() };
+                let [_, collapsed, diverged] = cell.group.outcomes();
+                let mut label = format!("{} (median of {})", cell.group.series, cell.group.runs.len());
+                if collapsed + diverged > 0 {
+                    label.push_str(&format!(", {collapsed} collapsed, {diverged} diverged"));
+                }
                 chart
-                    .draw_series(LineSeries::new(curve.iter().map(|(x, s)| (*x, clamp(s.mean))), c.stroke_width(2)))?
+                    .draw_series(LineSeries::new(cell.median.iter().copied().map(clamp), c.stroke_width(3)))?
                     .label(label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(3)));
             }
             chart
                 .configure_series_labels()
                 .position(if log_y { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::LowerRight })
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK.mix(0.4))
-                .label_font(("sans-serif", 13))
+                .label_font(("sans-serif", 12))
                 .draw()?;
         }};
     }

@@ -1,13 +1,15 @@
 use super::*;
 use std::path::Path;
-use tailgrad_train::metrics::{MetricRow, MetricsLog};
-use tailgrad_train::{Status, Summary};
+use tailgrad_rundir::csvlog::Log;
+use tailgrad_rundir::{Collapse, CollapseReason, LayerDiagnostics, MetricRow, Status, Summary};
 
-fn write_run(dir: &Path, accs: &[f64], status: Status) {
+fn write_run(dir: &Path, accs: &[f64], status: Status, output_max_w: f64) {
     std::fs::create_dir_all(dir).unwrap();
-    let (mut log, _) = MetricsLog::open(&dir.join("metrics.csv"), None).unwrap();
-    for (e, &acc) in accs.iter().enumerate() {
-        log.append(&MetricRow {
+    let mut log = Log::<MetricRow>::create(&dir.join("metrics.csv")).unwrap();
+    let rows: Vec<MetricRow> = accs
+        .iter()
+        .enumerate()
+        .map(|(e, &acc)| MetricRow {
             step: 10 * e as u64,
             epoch: e as f64,
             train_loss: (e > 0).then_some(2.0 / (e as f64 + 1.0)),
@@ -20,13 +22,21 @@ fn write_run(dir: &Path, accs: &[f64], status: Status) {
             samples_per_s: None,
             wall_s: e as f64,
         })
-        .unwrap();
-    }
+        .collect();
+    log.append(&rows).unwrap();
+    let layer = |l, w, sat| LayerDiagnostics { layer: l, max_abs_w_over_c: w, hill_alpha: 1.0, preact_rms: 5.0, preact_max_abs: 9.0, saturation: sat };
     let summary = Summary {
         name: "r".into(),
         status,
         diverged_at_step: None,
         diverged_loss: None,
+        collapse: (status == Status::Collapsed).then(|| Collapse {
+            reasons: vec![CollapseReason::LossSpike],
+            spike_step: Some(3),
+            spike_loss: Some(420.0),
+            saturated_epochs: vec![],
+            chance_threshold: 0.2,
+        }),
         steps: 10 * (accs.len() as u64 - 1),
         epochs: (accs.len() - 1) as f64,
         final_test_loss: 1.0,
@@ -38,45 +48,95 @@ fn write_run(dir: &Path, accs: &[f64], status: Status) {
         backend: "cpu: flex".into(),
         parameters: 1,
         time: Default::default(),
+        initial_diagnostics: vec![layer(0, 1e3, Some(0.5)), layer(1, output_max_w, None)],
+        final_diagnostics: vec![],
     };
-    std::fs::write(dir.join("summary.json"), serde_json::to_string(&summary).unwrap()).unwrap();
+    summary.write(dir).unwrap();
+}
+
+/// Two cells of 5 seeds: alpha = 1 learns on 4 seeds and collapses on seed 2; the Gaussian learns
+/// on all 5, more slowly.
+fn study(tmp: &Path) -> Vec<Group> {
+    let mut refs = Vec::new();
+    let runs: [(&str, usize, u64, Vec<f64>, Status); 10] = [
+        ("alpha = 1", 0, 0, vec![0.1, 0.92, 0.95], Status::Finished),
+        ("alpha = 1", 0, 1, vec![0.1, 0.94, 0.97], Status::Finished),
+        ("alpha = 1", 0, 2, vec![0.1, 0.11, 0.12], Status::Collapsed),
+        ("alpha = 1", 0, 3, vec![0.1, 0.90, 0.96], Status::Finished),
+        ("alpha = 1", 0, 4, vec![0.1, 0.93, 0.94], Status::Finished),
+        ("alpha = 2", 1, 0, vec![0.1, 0.80, 0.91], Status::Finished),
+        ("alpha = 2", 1, 1, vec![0.1, 0.85, 0.93], Status::Finished),
+        ("alpha = 2", 1, 2, vec![0.1, 0.83, 0.92], Status::Finished),
+        ("alpha = 2", 1, 3, vec![0.1, 0.84, 0.90], Status::Finished),
+        ("alpha = 2", 1, 4, vec![0.1, 0.86, 0.95], Status::Finished),
+    ];
+    for (series, s_idx, seed, accs, status) in runs {
+        let dir = tmp.join(format!("{s_idx}-{seed}"));
+        write_run(&dir, &accs, status, if status == Status::Collapsed { 6.2e4 } else { 3.0e3 });
+        refs.push(RunRef { dir, cell: Cell { series: s_idx, panel: 0 }, panel: "sigma_w = 0.5".into(), series: series.into(), seed });
+    }
+    group_runs(&refs).unwrap()
 }
 
 #[test]
-fn seeds_are_averaged_and_thresholds_found() {
+fn the_table_reports_outcomes_medians_and_every_seed() {
     let tmp = tailgrad_testkit::TempDir::new();
-    let mut refs = Vec::new();
-    for (series, seed, accs) in [
-        ("alpha = 1", 0, vec![0.1, 0.92, 0.95]),
-        ("alpha = 1", 1, vec![0.1, 0.94, 0.97]),
-        ("alpha = 2", 0, vec![0.1, 0.5, 0.91]),
-        ("alpha = 2", 1, vec![0.1, 0.6, 0.80]),
-    ] {
-        let dir = tmp.path().join(format!("{series}-{seed}"));
-        write_run(&dir, &accs, Status::Finished);
-        refs.push(RunRef { dir, panel: "sigma_w = 1".into(), series: series.into(), seed });
-    }
-    let groups = group_runs(&refs).unwrap();
+    let groups = study(tmp.path());
     assert_eq!(groups.len(), 2);
-    let curve = groups[0].curve(|r| Some(r.test_acc));
-    assert_eq!(curve.len(), 3);
-    assert!((curve[1].1.mean - 0.93).abs() < 1e-12);
-    assert!((curve[1].1.std - 0.02f64.hypot(0.0) / 2f64.sqrt()).abs() < 1e-12, "sample std of 0.92, 0.94");
-    let rows = summary_table(&groups, &[0.9, 0.93]);
-    // alpha = 1: both seeds pass 90% at epoch 1; 93% at epochs 2 and 1.
-    assert_eq!(rows[0].epochs_to[0].1.unwrap().mean, 1.0);
-    assert_eq!(rows[0].epochs_to[1].1.unwrap().mean, 1.5);
-    // alpha = 2: one seed reaches 90% (epoch 2), none reaches 93%.
-    assert_eq!((rows[1].epochs_to[0].1.unwrap().mean, rows[1].epochs_to[0].2), (2.0, 1));
-    assert!(rows[1].epochs_to[1].1.is_none());
+    assert_eq!(groups[0].outcomes(), [4, 1, 0]);
+    let rows = summary_table(&groups, &[0.93, 0.96]);
+    let a1 = &rows[0];
+    // Final accuracies 0.95 0.97 0.12 0.96 0.94: median 0.95, quartiles 0.94 and 0.96; the
+    // learned runs alone: 0.95, 0.96, 0.94, 0.97 -> median 0.955. A mean would read 0.788.
+    let f = a1.final_all.unwrap();
+    assert_eq!((f.median, f.q25, f.q75), (0.95, 0.94, 0.96));
+    assert!((a1.final_learned.unwrap().median - 0.955).abs() < 1e-12);
+    // Epochs to 93%: seeds reach it at 2, 1, never, 2, 1 -> median 2; to 96%: never, 2, never, 2,
+    // never -> median never (3 of 5 never got there).
+    assert_eq!((a1.epochs_to[0].median, a1.epochs_to[0].reached), (Some(2.0), 4));
+    assert_eq!((a1.epochs_to[1].median, a1.epochs_to[1].reached), (Some(f64::INFINITY), 2));
     let md = write_tables(&rows, tmp.path()).unwrap();
-    assert!(md.contains("| sigma_w = 1 | alpha = 2 | 2 | 85.50 ± 7.78 |"), "{md}");
-    assert!(md.contains("2.00 ± 0.00 (1/2) | never |"), "{md}");
+    assert!(md.contains("| sigma_w = 0.5 | alpha = 1 | 5 | 4 / 1 / 0 | 95.0 [94.0, 96.0] | 95.5 | 95.0 97.0 12.0c 96.0 94.0 |"), "{md}");
+    assert!(md.contains("| 2.00 (4/5) | never (2/5) |"), "{md}");
     let csv = std::fs::read_to_string(tmp.path().join("table.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3);
+    assert!(csv.contains("2:0.12:collapsed"), "{csv}");
+}
+
+#[test]
+fn paired_differences_are_taken_at_equal_seeds_with_an_interval() {
+    let tmp = tailgrad_testkit::TempDir::new();
+    let groups = study(tmp.path());
+    let rows = paired_differences(&groups, "alpha = 2");
+    assert_eq!(rows.len(), 3, "epochs 0, 1, 2 of alpha = 1 against the Gaussian");
+    let last = &rows[2];
+    // Seed by seed: 0.95-0.91, 0.97-0.93, 0.12-0.92, 0.96-0.90, 0.94-0.95.
+    let expected = [0.04, 0.04, -0.80, 0.06, -0.01];
+    for ((seed, d), e) in last.per_seed.iter().zip(expected) {
+        assert!((d - e).abs() < 1e-12, "seed {seed}: {d} vs {e}");
+    }
+    assert_eq!(last.wins, 3);
+    assert!((last.median - 0.04).abs() < 1e-12);
+    let i = last.interval.unwrap();
+    assert!((i.mean + 0.134).abs() < 1e-12);
+    // The bootstrap interval spans the collapsed seed's pull: from about -0.49 to +0.05.
+    assert!(i.lo < -0.3 && i.hi > 0.0 && i.hi < 0.06, "{i:?}");
+    assert!(rows[0].per_seed.iter().all(|p| p.1 == 0.0), "the untrained nets tie");
+    let md = write_paired(&rows, tmp.path()).unwrap();
+    assert!(md.contains("| sigma_w = 0.5 | alpha = 1 − alpha = 2 | 2.00 | 5 | -13.4 |"), "{md}");
+    assert!(md.contains("| +4.0 | 3/5 | +4.0 +4.0 -80.0 +6.0 -1.0 |"), "{md}");
+}
+
+#[test]
+fn collapsed_runs_are_shown_with_their_initial_diagnostics_and_figures_are_drawn() {
+    let tmp = tailgrad_testkit::TempDir::new();
+    let groups = study(tmp.path());
+    let md = write_collapsed(&groups, tmp.path()).unwrap().unwrap();
+    assert!(md.contains("| sigma_w = 0.5 | alpha = 1 | 2 | collapsed | 12.0 | 3: 4.200e2 | 6.20e4 |"), "{md}");
+    assert!(md.contains("| median of 4 learned | learned | - | - | 3.00e3 |"), "{md}");
     learning_curves(&groups, "test", tmp.path(), "curves").unwrap();
     let png = std::fs::read(tmp.path().join("curves.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
     let svg = std::fs::read_to_string(tmp.path().join("curves.svg")).unwrap();
-    assert!(svg.contains("alpha = 1") && svg.contains("test accuracy"));
+    assert!(svg.contains("alpha = 1 (median of 5), 1 collapsed, 0 diverged") && svg.contains("test accuracy"), "legend");
 }

@@ -1,9 +1,12 @@
 //! Checkpoints: `checkpoints/step-<NNNNNNNN>.safetensors` holding the weights, the momentum
 //! buffers and, in the metadata, the position in training (`step`, `epoch`, `batch` within the
-//! epoch) and the running bests. The data order is a function of `(seed, epoch)` (see
-//! `tailgrad_data::device::epoch_permutation`), so this position is the whole RNG state.
-//! `best.safetensors` holds the weights with the best test accuracy so far.
+//! epoch), the running sums of the metrics row in progress, the running bests and what collapse
+//! detection has seen. The data order is a function of `(seed, epoch)` (see
+//! `tailgrad_data::device::epoch_permutation`), so this position is the whole RNG state, and a
+//! run resumed from any checkpoint (mid-epoch ones included) logs the same rows as an
+//! uninterrupted one. `best.safetensors` holds the weights with the best test accuracy so far.
 
+use crate::outcome::CollapseWatch;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,19 @@ pub struct Position {
     pub best_test_acc: f64,
     pub best_step: u64,
     pub wall_s: f64,
+    /// The training loss and correct-count sums, and the samples, since the last metrics row.
+    #[serde(default)]
+    pub window: Window,
+    #[serde(default)]
+    pub collapse: CollapseWatch,
+}
+
+/// Sums over the minibatches since the last metrics row (its `train_loss` and `train_acc`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub loss_sum: f64,
+    pub correct_sum: f64,
+    pub seen: u64,
 }
 
 pub fn dir(run_dir: &Path) -> PathBuf {
@@ -30,10 +46,13 @@ fn step_path(run_dir: &Path, step: u64) -> PathBuf {
     dir(run_dir).join(format!("step-{step:08}.safetensors"))
 }
 
+fn metadata(pos: &Position) -> HashMap<String, String> {
+    HashMap::from([("position".to_string(), serde_json::to_string(pos).expect("serializable"))])
+}
+
 /// Save a checkpoint and keep only the newest `keep` of them.
 pub fn save(run_dir: &Path, tensors: &[HostTensor], pos: &Position, keep: usize) -> Result<(), ModelError> {
-    let meta = HashMap::from([("position".to_string(), serde_json::to_string(pos).expect("serializable"))]);
-    tensors_io::save(&step_path(run_dir, pos.step), tensors, meta)?;
+    tensors_io::save(&step_path(run_dir, pos.step), tensors, metadata(pos))?;
     let mut all = list(run_dir);
     while all.len() > keep {
         let _ = std::fs::remove_file(all.remove(0));
@@ -43,8 +62,7 @@ pub fn save(run_dir: &Path, tensors: &[HostTensor], pos: &Position, keep: usize)
 
 /// Save the best weights so far.
 pub fn save_best(run_dir: &Path, tensors: &[HostTensor], pos: &Position) -> Result<(), ModelError> {
-    let meta = HashMap::from([("position".to_string(), serde_json::to_string(pos).expect("serializable"))]);
-    tensors_io::save(&dir(run_dir).join("best.safetensors"), tensors, meta)
+    tensors_io::save(&dir(run_dir).join("best.safetensors"), tensors, metadata(pos))
 }
 
 /// Step checkpoints, oldest first.
@@ -60,10 +78,21 @@ pub fn list(run_dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// The newest checkpoint: its tensors and position.
-pub fn latest(run_dir: &Path) -> Result<Option<(Vec<HostTensor>, Position)>, ModelError> {
-    let Some(path) = list(run_dir).pop() else { return Ok(None) };
-    load(&path).map(Some)
+/// The newest checkpoint that reads back whole: its tensors and position. Unreadable newer ones
+/// (a disk that filled up, a file damaged after the fact) are reported through `warn` and
+/// skipped; `Err` only when every checkpoint is unreadable.
+pub fn latest_valid(run_dir: &Path, mut warn: impl FnMut(String)) -> Result<Option<(Vec<HostTensor>, Position)>, ModelError> {
+    let mut first_error = None;
+    for path in list(run_dir).into_iter().rev() {
+        match load(&path) {
+            Ok(found) => return Ok(Some(found)),
+            Err(e) => {
+                warn(format!("warning: skipping unreadable checkpoint ({e}); trying an older one"));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(None), Err)
 }
 
 pub fn load(path: &Path) -> Result<(Vec<HostTensor>, Position), ModelError> {

@@ -1,7 +1,7 @@
 //! What a run prints: a progress bar (indicatif) with loss, accuracy and samples/s; nothing
 //! (`quiet`); or one JSON object per logged point on stdout (`jsonl`).
 
-use crate::metrics::MetricRow;
+use tailgrad_rundir::MetricRow;
 use crate::spec::Console;
 use indicatif::{ProgressBar, ProgressStyle};
 

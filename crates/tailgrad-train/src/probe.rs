@@ -3,7 +3,7 @@
 //! TensorBoard scalars `probe/<name>/<key>`, `probes/<name>.csv` (step, epoch, scalars) and
 //! `probes/<name>.json` (every measurement with its full record).
 
-use crate::tensorboard::EventWriter;
+use tailgrad_rundir::tensorboard::EventWriter;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -67,6 +67,11 @@ pub struct ProbeOutput {
 /// An instrument the trainer can schedule.
 pub trait Probe {
     fn spec(&self) -> &ProbeSpec;
+    /// Check the settings against the network (`widths`: `[input, hidden.., classes]`) before
+    /// training starts, so a run never fails at its end over a probe's settings.
+    fn check(&self, _widths: &[usize]) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// Called before every SGD step (for instruments that record the weight trajectory).
     fn before_step(&mut self, _ctx: &ProbeContext) -> anyhow::Result<()> {
         Ok(())
@@ -102,8 +107,8 @@ impl ProbeLog {
             out.scalars.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
         self.records.push(serde_json::json!({ "step": step, "epoch": epoch, "scalars": scalars, "record": out.record }));
         let json = serde_json::to_string_pretty(&self.records)?;
-        tailgrad_model::tensors_io::write_atomically(&self.dir.join(format!("{}.json", self.name)), json.as_bytes())?;
-        tailgrad_model::tensors_io::write_atomically(&self.dir.join(format!("{}.csv", self.name)), self.csv().as_bytes())?;
+        tailgrad_rundir::io::write_atomically(&self.dir.join(format!("{}.json", self.name)), json.as_bytes())?;
+        tailgrad_rundir::io::write_atomically(&self.dir.join(format!("{}.csv", self.name)), self.csv().as_bytes())?;
         if let Some(events) = events {
             let tagged: Vec<(String, f64)> = out.scalars.iter().map(|(k, v)| (format!("probe/{}/{k}", self.name), *v)).collect();
             let refs: Vec<(&str, f64)> = tagged.iter().map(|(k, v)| (k.as_str(), *v)).collect();
@@ -113,11 +118,20 @@ impl ProbeLog {
         Ok(())
     }
 
-    /// `step,epoch,<scalar keys of the first record>`.
+    /// Record that a measurement failed (kept in `probes/<name>.json`; the run goes on).
+    pub fn append_error(&mut self, step: u64, epoch: f64, error: &str) -> anyhow::Result<()> {
+        self.records.push(serde_json::json!({ "step": step, "epoch": epoch, "error": error }));
+        let json = serde_json::to_string_pretty(&self.records)?;
+        tailgrad_rundir::io::write_atomically(&self.dir.join(format!("{}.json", self.name)), json.as_bytes())?;
+        Ok(())
+    }
+
+    /// `step,epoch,<scalar keys of the first record>` (failed measurements are left out).
     fn csv(&self) -> String {
-        let keys: Vec<String> = self.records.first().and_then(|r| r["scalars"].as_object()).map_or(vec![], |m| m.keys().cloned().collect());
+        let measured: Vec<&serde_json::Value> = self.records.iter().filter(|r| r.get("error").is_none()).collect();
+        let keys: Vec<String> = measured.first().and_then(|r| r["scalars"].as_object()).map_or(vec![], |m| m.keys().cloned().collect());
         let mut out = format!("step,epoch{}\n", keys.iter().map(|k| format!(",{k}")).collect::<String>());
-        for r in &self.records {
+        for r in measured {
             out.push_str(&format!("{},{}", r["step"], r["epoch"]));
             for k in &keys {
                 out.push_str(&format!(",{}", r["scalars"][k]));

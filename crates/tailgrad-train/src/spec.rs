@@ -62,6 +62,29 @@ pub struct TrainSpec {
     /// Keep the newest N epoch checkpoints (plus the best one).
     #[serde(default = "default_keep")]
     pub keep_checkpoints: usize,
+    /// When a finished run is labelled `collapsed` instead (`[train.collapse]`).
+    #[serde(default)]
+    pub collapse: CollapseSpec,
+}
+
+/// When a run that trained to the end is labelled `collapsed`: it ended at chance accuracy
+/// (test accuracy at most `1/classes + margin`) after a loss spike (a step's training loss above
+/// `spike_loss`, with every later evaluation at chance), or with more than `saturation` of its
+/// hidden units saturated at the start and the end of an epoch. The signature of a heavy-tailed
+/// net whose extreme output weights blow up the first steps' loss and saturate its tanh units for
+/// good; such runs are results, but not ones to average with the runs that learned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CollapseSpec {
+    pub margin: f64,
+    pub spike_loss: f64,
+    pub saturation: f64,
+}
+
+impl Default for CollapseSpec {
+    fn default() -> Self {
+        Self { margin: 0.1, spike_loss: 10.0, saturation: 0.99 }
+    }
 }
 
 /// Learning-rate schedule, as a function of the step `t` out of `T` total steps.
@@ -82,21 +105,35 @@ pub enum Schedule {
 
 /// What a run writes besides `metrics.csv`, checkpoints and `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct LogSpec {
     /// TensorBoard event files in the run directory.
-    #[serde(default = "yes")]
     pub tensorboard: bool,
     /// Weight and gradient histograms every N epochs (0 = never).
-    #[serde(default = "one")]
     pub histogram_every_epochs: usize,
     /// Console output: `progress` (a bar per run), `quiet`, or `jsonl` (one JSON object per
     /// logged point on stdout, for scripts).
-    #[serde(default)]
     pub console: Console,
     /// Refresh the progress bar and check for divergence every N steps.
-    #[serde(default = "default_check_every")]
     pub check_every_steps: usize,
+    /// Write every step's minibatch loss and accuracy to `steps.csv`.
+    pub step_losses: bool,
+    /// Training samples (a fixed, seeded, class-balanced set) on which `diagnostics.csv` measures
+    /// each layer's activity at step 0 and every epoch's end (0 = no diagnostics).
+    pub diagnostics_samples: usize,
+}
+
+impl Default for LogSpec {
+    fn default() -> Self {
+        Self {
+            tensorboard: true,
+            histogram_every_epochs: 1,
+            console: Console::Progress,
+            check_every_steps: 20,
+            step_losses: true,
+            diagnostics_samples: 1000,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,21 +154,6 @@ fn default_max_loss() -> f64 {
 fn default_keep() -> usize {
     2
 }
-fn yes() -> bool {
-    true
-}
-fn one() -> usize {
-    1
-}
-fn default_check_every() -> usize {
-    20
-}
-
-impl Default for LogSpec {
-    fn default() -> Self {
-        Self { tensorboard: true, histogram_every_epochs: 1, console: Console::Progress, check_every_steps: 20 }
-    }
-}
 
 /// A rejected config: which file or key, and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -144,16 +166,37 @@ pub enum SpecError {
     Invalid { field: &'static str, problem: String },
 }
 
-impl Schedule {
-    pub fn lr(&self, base: f64, step: usize, steps_per_epoch: usize, total_steps: usize) -> f64 {
-        match *self {
-            Schedule::Constant => base,
+impl TrainSpec {
+    /// The planned length of the run in steps: `epochs` epochs of `steps_per_epoch`, or
+    /// `max_steps` when that is set and sooner.
+    pub fn planned_steps(&self, steps_per_epoch: u64) -> u64 {
+        match (self.epochs as u64 * steps_per_epoch, self.max_steps as u64) {
+            (e, 0) => e,
+            (0, m) => m,
+            (e, m) => e.min(m),
+        }
+    }
+
+    /// The learning rate of the SGD step taken from position `step` (the number of steps already
+    /// taken: 0 for the first step), in a run of `steps_per_epoch` steps per epoch and
+    /// `planned_steps` in all. The one definition used by the training loop, the logs (whose
+    /// `lr` column is `lr_at(step - 1)`, the rate of the last step taken) and the instruments
+    /// (which get `lr_at(step)`, the rate of the next step from the weights they measure):
+    ///
+    /// * constant: `lr`;
+    /// * step: `lr * gamma^floor(epoch / every_epochs)` with `epoch = floor(step / steps_per_epoch)`,
+    ///   so the first step of epoch `every_epochs` is the first at the lower rate;
+    /// * cosine: `min_lr + (lr - min_lr) (1 + cos(pi step / planned_steps)) / 2`.
+    pub fn lr_at(&self, step: u64, steps_per_epoch: u64, planned_steps: u64) -> f64 {
+        match self.schedule {
+            Schedule::Constant => self.lr,
             Schedule::Step { every_epochs, gamma } => {
-                base * gamma.powi((step / steps_per_epoch.max(1) / every_epochs.max(1)) as i32)
+                let epoch = step / steps_per_epoch.max(1);
+                self.lr * gamma.powi((epoch / every_epochs.max(1) as u64) as i32)
             }
             Schedule::Cosine { min_lr } => {
-                let t = step as f64 / total_steps.max(1) as f64;
-                min_lr + (base - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+                let t = step as f64 / planned_steps.max(1) as f64;
+                min_lr + (self.lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
             }
         }
     }
@@ -191,15 +234,17 @@ fn parse_value(text: &str, is_init: bool) -> Result<toml::Value, tailgrad_init::
 }
 
 impl RunSpec {
-    /// Parse a config file with overrides applied, then validate.
+    /// Parse a config file with overrides applied, then validate. A config without `name` is
+    /// named after its file.
     pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SpecError::Parse { file: path.display().to_string(), problem: e.to_string() })?;
-        let mut spec = Self::from_toml(&text, overrides, &path.display().to_string())?;
-        if spec.name.is_empty() {
-            spec.name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("run").to_string();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError::Parse { file: origin.clone(), problem: e.to_string() })?;
+        let mut tree: toml::Table = toml::from_str(&text).map_err(|e| SpecError::Parse { file: origin.clone(), problem: e.to_string() })?;
+        if !tree.contains_key("name") {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
+            tree.insert("name".into(), toml::Value::String(stem.into()));
         }
-        Ok(spec)
+        Self::from_table(tree, overrides, &origin)
     }
 
     /// Parse TOML text (named `origin` in errors) with overrides applied, then validate.
@@ -242,7 +287,7 @@ impl RunSpec {
         if t.eval_batch == 0 {
             return invalid("train.eval_batch", "must be > 0");
         }
-        if !(t.max_loss > 0.0) {
+        if !(t.max_loss > 0.0 && !t.max_loss.is_nan()) {
             return invalid("train.max_loss", "must be > 0");
         }
         if !(t.stop_at_train_loss >= 0.0 && t.stop_at_train_loss.is_finite()) {
@@ -254,14 +299,37 @@ impl RunSpec {
         if t.keep_checkpoints == 0 {
             return invalid("train.keep_checkpoints", "must be >= 1");
         }
-        if let Schedule::Step { every_epochs: 0, .. } = t.schedule {
-            return invalid("train.schedule.every_epochs", "must be > 0");
+        match t.schedule {
+            Schedule::Constant => {}
+            Schedule::Step { every_epochs, gamma } => {
+                if every_epochs == 0 {
+                    return invalid("train.schedule.every_epochs", "must be > 0");
+                }
+                if !(gamma > 0.0 && gamma.is_finite()) {
+                    return invalid("train.schedule.gamma", "must be finite and > 0");
+                }
+            }
+            Schedule::Cosine { min_lr } => {
+                if !(min_lr >= 0.0 && min_lr <= t.lr) {
+                    return invalid("train.schedule.min_lr", &format!("= {min_lr} must be in [0, train.lr = {}]", t.lr));
+                }
+            }
+        }
+        let c = &t.collapse;
+        if !(c.margin >= 0.0 && c.margin < 1.0) {
+            return invalid("train.collapse.margin", "must be in [0, 1)");
+        }
+        if !(c.spike_loss > 0.0) {
+            return invalid("train.collapse.spike_loss", "must be > 0");
+        }
+        if !(c.saturation > 0.0 && c.saturation <= 1.0) {
+            return invalid("train.collapse.saturation", "must be in (0, 1]");
         }
         if self.log.check_every_steps == 0 {
             return invalid("log.check_every_steps", "must be > 0");
         }
-        if self.name.contains('/') || self.name.contains("..") {
-            return invalid("name", "must be a plain folder name (no `/` or `..`)");
+        if let Err(problem) = tailgrad_rundir::io::check_folder_name(&self.name) {
+            return invalid("name", &problem);
         }
         Ok(())
     }

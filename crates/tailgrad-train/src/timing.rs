@@ -1,35 +1,10 @@
-//! Where a run's wall time goes, written to `summary.json` as `time`: the profile behind
-//! "the data pipeline and logging take under 5% of a study" (BENCHMARKS.md).
+//! Where a run's wall time goes (`summary.json`'s `time`, [`tailgrad_rundir::Timings`]).
 //!
 //! On the CPU backend every operation runs when it is called, so each bucket holds its own work.
 //! On wgpu the device runs asynchronously and a bucket holds the time until its host read
 //! returns: steps are paid for where the loss window is read back (in `train_steps_s`).
 
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
-
-/// Seconds spent by this session of the run (a resumed run reports its last session).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Timings {
-    /// Reading the dataset files, splitting, normalizing and uploading to the device.
-    pub data_load_s: f64,
-    /// SGD steps: forward, backward, update, and reading back the per-step losses.
-    pub train_steps_s: f64,
-    /// Of `train_steps_s`: drawing each epoch's order and gathering the minibatches.
-    pub batching_s: f64,
-    /// Test and validation passes (no gradients).
-    pub eval_s: f64,
-    /// Samples evaluated in `eval_s`.
-    pub eval_samples: u64,
-    /// Metric rows, TensorBoard events and histograms, the console.
-    pub logging_s: f64,
-    /// Checkpoints and best-so-far weights.
-    pub checkpoint_s: f64,
-    /// Instruments (probes) measured during training.
-    pub probes_s: f64,
-    /// Everything, from the start of data loading to the summary.
-    pub total_s: f64,
-}
 
 /// Run `f` and add its duration to `bucket`.
 pub fn timed<T>(bucket: &mut f64, f: impl FnOnce() -> T) -> T {
@@ -37,4 +12,53 @@ pub fn timed<T>(bucket: &mut f64, f: impl FnOnce() -> T) -> T {
     let out = f();
     *bucket += start.elapsed().as_secs_f64();
     out
+}
+
+/// Training-step time and samples: the time between read-back boundaries, less what was spent
+/// inside them on other work (probe hooks, histograms).
+#[derive(Debug)]
+pub struct StepClock {
+    segment_start: Instant,
+    segment_samples: u64,
+    excluded: f64,
+    /// Seconds of training steps and samples trained, this session.
+    pub seconds: f64,
+    pub samples: u64,
+}
+
+impl Default for StepClock {
+    fn default() -> Self {
+        Self { segment_start: Instant::now(), segment_samples: 0, excluded: 0.0, seconds: 0.0, samples: 0 }
+    }
+}
+
+impl StepClock {
+    pub fn add_samples(&mut self, n: usize) {
+        self.segment_samples += n as u64;
+    }
+
+    /// Seconds inside the current segment that were not training.
+    pub fn exclude(&mut self, seconds: f64) {
+        self.excluded += seconds;
+    }
+
+    /// Close the segment (at a read-back boundary) and start the next.
+    pub fn close_segment(&mut self) {
+        self.seconds += self.segment_start.elapsed().as_secs_f64() - self.excluded;
+        self.samples += self.segment_samples;
+        self.restart();
+    }
+
+    /// Start a new segment without counting the time since the last one (after evaluation,
+    /// probes and checkpoints).
+    pub fn restart(&mut self) {
+        self.segment_start = Instant::now();
+        self.segment_samples = 0;
+        self.excluded = 0.0;
+    }
+
+    /// Samples per second so far this session.
+    pub fn rate(&self) -> f64 {
+        self.samples as f64 / self.seconds.max(1e-9)
+    }
 }

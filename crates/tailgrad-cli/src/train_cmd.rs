@@ -1,0 +1,135 @@
+//! `tailgrad train`: one run, fresh or resumed, with the exit status saying how it ended.
+
+use crate::{TrainArgs, data_cmd};
+use anyhow::{Context, bail};
+use std::path::Path;
+use std::process::ExitCode;
+use tailgrad_backend::select;
+use tailgrad_rundir::{RunDirError, Status};
+use tailgrad_train::{EXIT_STOPPED, RunEnd, RunSpec, StopFlag, TrainOptions};
+
+/// Exit status of a run stopped by the divergence guard.
+pub const EXIT_DIVERGED: u8 = 3;
+/// Exit status when another process owns the run directory.
+pub const EXIT_BUSY: u8 = 5;
+
+/// Set by `compare` for its worker processes: the worker stops (checkpointed) if that process,
+/// its parent, goes away.
+pub const PARENT_ENV: &str = "TAILGRAD_PARENT_PID";
+
+/// The keys a resumed run may take from the command line: where it runs and reads, not what it
+/// trains.
+const RESUMABLE_KEYS: [&str; 3] = ["backend", "data.dir", "log.console"];
+
+pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let overrides = args.common.overrides("");
+    let (spec, run_dir, resume) = match (&args.config, &args.resume) {
+        (_, Some(dir)) => (resumed_spec(dir, &overrides)?, dir.clone(), true),
+        (Some(config), None) => {
+            let mut spec = RunSpec::from_file(config, &overrides)?;
+            if let Some(name) = &args.name {
+                spec.name = name.clone();
+                spec.validate()?;
+            }
+            let dir = args.common.runs_dir.join(&spec.name);
+            (spec, dir, false)
+        }
+        (None, None) => bail!("give a config file (e.g. experiments/mnist_single_run.toml) or --resume RUN_DIR"),
+    };
+    data_cmd::ensure(&spec.data, args.common.no_download)?;
+    let stop = StopFlag::on_signals().context("installing signal handlers")?;
+    if let Some(parent) = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse().ok()) {
+        stop.watch_parent(parent);
+    }
+    let end = match run(&spec, &run_dir, resume, stop) {
+        Ok(end) => end,
+        Err(e) if busy(&e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(EXIT_BUSY));
+        }
+        Err(e) => return Err(e),
+    };
+    if !spec.probes.is_empty() {
+        for fig in crate::probe_figures::draw(&run_dir)? {
+            eprintln!("figure: {}", fig.display());
+        }
+    }
+    Ok(exit_code(&end))
+}
+
+/// The exit status of a session: 0 for a run that trained to the end (finished or collapsed:
+/// both are results), 3 diverged, 4 stopped on request (resumable).
+pub fn exit_code(end: &RunEnd) -> ExitCode {
+    match end {
+        RunEnd::Completed(s) if s.status == Status::Diverged => ExitCode::from(EXIT_DIVERGED),
+        RunEnd::Completed(_) => ExitCode::SUCCESS,
+        RunEnd::Stopped { .. } => ExitCode::from(EXIT_STOPPED),
+    }
+}
+
+/// Whether an error is another process owning the run directory.
+pub fn busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| matches!(c.downcast_ref::<RunDirError>(), Some(RunDirError::Locked { .. })))
+}
+
+/// A run directory's spec with the command line's overrides, which may change only
+/// [`RESUMABLE_KEYS`].
+fn resumed_spec(dir: &Path, overrides: &[String]) -> anyhow::Result<RunSpec> {
+    let file = dir.join("spec.toml");
+    if !file.is_file() {
+        bail!("{} is not a run directory (it has no spec.toml)", dir.display());
+    }
+    let stored = RunSpec::from_file(&file, &[])?;
+    let spec = RunSpec::from_file(&file, overrides)?;
+    let (a, b): (toml::Table, toml::Table) = (toml::from_str(&stored.to_toml())?, toml::from_str(&spec.to_toml())?);
+    if let Some(key) = changed_keys(&a, &b, "").into_iter().find(|k| !RESUMABLE_KEYS.contains(&k.as_str())) {
+        bail!(
+            "--resume {}: `{key}` would differ from the run's spec.toml; a resumed run may only change {} \
+             (train a new run to change anything else)",
+            dir.display(),
+            RESUMABLE_KEYS.join(", ")
+        );
+    }
+    Ok(spec)
+}
+
+/// The dotted keys whose values differ between two TOML tables.
+fn changed_keys(a: &toml::Table, b: &toml::Table, prefix: &str) -> Vec<String> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .flat_map(|k| {
+            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match (a.get(k), b.get(k)) {
+                (Some(toml::Value::Table(x)), Some(toml::Value::Table(y))) => changed_keys(x, y, &path),
+                (x, y) if x == y => vec![],
+                _ => vec![path],
+            }
+        })
+        .collect()
+}
+
+/// Train (or resume) `spec` in `run_dir` on the backend it names, printing the backend line first.
+pub fn run(spec: &RunSpec, run_dir: &Path, resume: bool, stop: StopFlag) -> anyhow::Result<RunEnd> {
+    let selected = select(spec.backend)?;
+    if let Some(notice) = &selected.notice {
+        eprintln!("{notice}");
+    }
+    eprintln!("{}: {} -> {}", spec.name, selected.description, run_dir.display());
+    let probes = tailgrad_probe::build(&spec.probes)?;
+    let options = TrainOptions { device: &selected.device, description: selected.description.clone(), resume, probes, stop };
+    tailgrad_train::train(spec, run_dir, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_keys_are_dotted_paths() {
+        let a: toml::Table = toml::from_str("x = 1\n[train]\nlr = 0.1\nepochs = 2\n[data]\nname = \"mnist\"").unwrap();
+        let b: toml::Table = toml::from_str("x = 1\n[train]\nlr = 0.2\nepochs = 2\n[data]\nname = \"mnist\"\ndir = \"d\"").unwrap();
+        assert_eq!(changed_keys(&a, &b, ""), ["data.dir", "train.lr"]);
+    }
+}

@@ -1,0 +1,85 @@
+//! `local-elasticity`: He & Su's local elasticity ([`crate::elasticity`]) over a seeded,
+//! class-balanced sample of training samples of the chosen classes.
+
+use super::{record, settings};
+use crate::elasticity;
+use anyhow::bail;
+use serde::Deserialize;
+use tailgrad_model::objective::read_i64s;
+use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Settings {
+    samples: usize,
+    /// The classes to draw from (empty = all); He & Su use pairs of similar classes.
+    classes: Vec<i64>,
+    /// The step of the probing update (default: the run's learning rate).
+    eta: Option<f64>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { samples: 100, classes: Vec::new(), eta: None }
+    }
+}
+
+pub(super) struct ElasticityProbe {
+    spec: ProbeSpec,
+    settings: Settings,
+}
+
+impl ElasticityProbe {
+    pub(super) fn new(spec: ProbeSpec) -> anyhow::Result<Self> {
+        let s: Settings = settings(&spec)?;
+        if s.samples < 4 {
+            bail!("config: probe `local-elasticity`: `samples` = {} must be >= 4", s.samples);
+        }
+        if let Some(eta) = s.eta
+            && !(eta > 0.0 && eta.is_finite())
+        {
+            bail!("config: probe `local-elasticity`: `eta` = {eta} must be finite and > 0");
+        }
+        Ok(Self { spec, settings: s })
+    }
+}
+
+impl Probe for ElasticityProbe {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn check(&self, widths: &[usize]) -> anyhow::Result<()> {
+        let classes = *widths.last().expect("a network has an output layer") as i64;
+        if let Some(c) = self.settings.classes.iter().find(|&&c| c < 0 || c >= classes) {
+            bail!("config: probe `local-elasticity`: class {c} does not exist (the network has {classes} classes)");
+        }
+        Ok(())
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let s = &self.settings;
+        let labels = read_i64s(ctx.train.y.clone());
+        let eligible: Vec<usize> = (0..labels.len()).filter(|&i| s.classes.is_empty() || s.classes.contains(&labels[i])).collect();
+        let eligible_labels: Vec<u8> = eligible.iter().map(|&i| labels[i] as u8).collect();
+        let classes = eligible_labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1);
+        let idx: Vec<i64> = tailgrad_data::balanced_sample(&eligible_labels, classes, s.samples, ctx.seed).into_iter().map(|k| eligible[k] as i64).collect();
+        if idx.len() < 4 {
+            bail!("probe `local-elasticity`: only {} training samples of classes {:?}", idx.len(), s.classes);
+        }
+        let (x, y) = ctx.train.rows(&idx);
+        let e = elasticity::measure(ctx.model, x, y, s.eta.unwrap_or(ctx.lr), ctx.seed);
+        let scalars = vec![
+            ("s_rel_same".into(), e.s_rel_same),
+            ("s_rel_cross".into(), e.s_rel_cross),
+            ("s_ker_same".into(), e.s_ker_same),
+            ("s_ker_cross".into(), e.s_ker_cross),
+            ("kmeans_acc_rel".into(), e.kmeans_acc_rel),
+            ("spectral_acc_rel".into(), e.spectral_acc_rel),
+            ("kernel_kmeans_acc_ker".into(), e.kernel_kmeans_acc_ker),
+            ("label_score_rel".into(), e.label_score_rel),
+            ("dropped".into(), e.dropped as f64),
+        ];
+        Ok(ProbeOutput { scalars, record: record(&e) })
+    }
+}

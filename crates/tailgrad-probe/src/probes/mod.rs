@@ -1,0 +1,84 @@
+//! The instruments as schedulable [`Probe`]s, configured by `[[probes]]` entries (or
+//! `tailgrad probe --probe NAME --set key=value`). One module per instrument holds its settings
+//! (every key optional, with the default shown) and its adapter:
+//!
+//! | name | settings (defaults) | scalars |
+//! |---|---|---|
+//! | `gradient-noise` | `batches` (20), `batch_size` (the run's), `group_batch_size` (the run's), `per_sample` (512), `layer` (all) | `b_simple`, `snr`, `grad_norm_sq`, `alignment`, `amplitude`, `clean_*`, `mislabeled_*`, ... |
+//! | `hessian` | `layer` (all), `samples` (5000), `top_k` (5), `lanczos_steps` (30), `hutchinson_probes` (20), `slq_probes` (3) | `top1..`, `trace` |
+//! | `slices` | `points` (21), `span` (1.0), `dims` (1), `samples` (5000), `directions` (`random` or `pca`), `layer` (1) | `loss_center`, `loss_edge_mean` |
+//! | `variance-flatness` | `layer` (1), `window_steps` (12000), `directions` (100), `stride` (10), `factor` (e), `max_theta` (1000), `samples` (0 = all), `noise_batches` (20) | `psi`, `psi_ci95`, `gamma` |
+//! | `duality` | `layer` (1), `test_samples` (2000), `hessian_samples` (5000), `hessian` (`lanczos` or `dense`), `top_k` (50), `remainder_probes` (20) | `true_gap`, `matched_gap`, `top_k_share`, `hessian_estimate` |
+//! | `weight-stats` | `min_tail` (10), `min_eigenvalues` (50) | `layer<l>/alpha`, `/beta`, `/scale`, `/esd_alpha` |
+//! | `local-elasticity` | `samples` (100), `classes` (all), `eta` (the run's lr) | `s_rel_same`, `s_rel_cross`, `kmeans_acc_rel`, `spectral_acc_rel`, `kernel_kmeans_acc_ker`, ... |
+//!
+//! Settings are checked when the probe is built (values) and before training starts (against
+//! the network: a layer that does not exist), so a run never fails at its end over a probe.
+
+mod duality;
+mod gradient_noise;
+mod hessian;
+mod local_elasticity;
+mod slices;
+mod variance_flatness;
+mod weight_stats;
+
+use anyhow::{Context, bail};
+use serde::de::DeserializeOwned;
+use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
+
+pub const NAMES: [&str; 7] = ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats", "local-elasticity"];
+
+/// The probes of a run config, checked (unknown names or settings are errors naming the entry).
+pub fn build(specs: &[ProbeSpec]) -> anyhow::Result<Vec<Box<dyn Probe>>> {
+    specs.iter().map(build_one).collect()
+}
+
+/// A probe's settings from its `[[probes]]` entry.
+fn settings<T: DeserializeOwned>(spec: &ProbeSpec) -> anyhow::Result<T> {
+    toml::Value::Table(spec.settings.clone()).try_into().with_context(|| format!("config: probe `{}` has bad settings", spec.name))
+}
+
+fn build_one(spec: &ProbeSpec) -> anyhow::Result<Box<dyn Probe>> {
+    let spec = spec.clone();
+    let probe: Box<dyn Probe> = match spec.name.as_str() {
+        "gradient-noise" => Box::new(gradient_noise::GradientNoise::new(spec)?),
+        "hessian" => Box::new(hessian::HessianProbe::new(spec)?),
+        "slices" => Box::new(slices::SlicesProbe::new(spec)?),
+        "variance-flatness" => Box::new(variance_flatness::VarianceFlatnessProbe::new(spec)?),
+        "duality" => Box::new(duality::DualityProbe::new(spec)?),
+        "weight-stats" => Box::new(weight_stats::WeightStatsProbe::new(spec)?),
+        "local-elasticity" => Box::new(local_elasticity::ElasticityProbe::new(spec)?),
+        other => bail!("config: unknown probe `{other}`; the probes are {}", NAMES.join(", ")),
+    };
+    Ok(probe)
+}
+
+/// Run probe `name` once on `model` (settings from `spec`), outside of training.
+pub fn offline(spec: &ProbeSpec, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+    let mut probe = build_one(spec)?;
+    probe.check(&ctx.model.widths())?;
+    probe.measure(ctx)
+}
+
+fn record<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("probe results serialize")
+}
+
+/// `layer` must index a weight matrix of a network with `widths` (`[input, hidden.., classes]`).
+fn check_layer(probe: &str, layer: usize, widths: &[usize], what: &str) -> anyhow::Result<()> {
+    let layers = widths.len() - 1;
+    if layer >= layers {
+        bail!("config: probe `{probe}`: `layer` = {layer}, but the network has {layers} layers (0..{}){what}", layers - 1);
+    }
+    Ok(())
+}
+
+/// A seeded, class-balanced sample of `n` rows of a split (all rows when `n` is 0 or larger
+/// than the split), so that a class-sorted file cannot hand an instrument a few classes only.
+fn balanced_rows(split: &tailgrad_data::DeviceSplit, n: usize, seed: u64) -> Vec<i64> {
+    let labels: Vec<u8> = tailgrad_model::objective::read_i64s(split.y.clone()).iter().map(|&l| l as u8).collect();
+    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1);
+    let n = if n == 0 { labels.len() } else { n };
+    tailgrad_data::balanced_sample(&labels, classes, n, seed).into_iter().map(|i| i as i64).collect()
+}

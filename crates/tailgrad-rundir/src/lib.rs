@@ -1,0 +1,52 @@
+//! The files of a run directory, read and written without any tensor library, so that reports,
+//! scripts and the scheduler side of a study depend on nothing heavier than `csv` and `serde`:
+//!
+//! | file | module |
+//! |---|---|
+//! | `summary.json` | [`summary`]: how the run ended (`finished`, `collapsed`, `diverged`), its results and time profile |
+//! | `metrics.csv` | [`metrics`]: one row per evaluation |
+//! | `steps.csv` | [`steps`]: the training loss and accuracy of every SGD step |
+//! | `diagnostics.csv` | [`diagnostics`]: per-layer weight-tail and activity statistics at step 0 and every epoch |
+//! | `events.out.tfevents.*` | [`tensorboard`]: scalars, histograms, text and HParams for TensorBoard |
+//! | `.lock` | [`lock`]: the one process that owns the directory |
+//!
+//! Every file is written so that a crash leaves either the old content or the new (whole files go
+//! through [`io::write_atomically`]), or a log whose last line may be cut short, which the readers
+//! of [`csvlog`] drop.
+
+pub mod csvlog;
+pub mod diagnostics;
+pub mod io;
+pub mod lock;
+pub mod metrics;
+pub mod steps;
+pub mod summary;
+pub mod tensorboard;
+
+pub use diagnostics::{DiagnosticsRow, LayerDiagnostics};
+pub use lock::RunLock;
+pub use metrics::MetricRow;
+pub use steps::StepRow;
+pub use summary::{Collapse, CollapseReason, Status, Summary, Timings};
+
+/// Why a run-directory file could not be read or written. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: {problem}")]
+    Format { path: String, problem: String },
+    #[error(
+        "{path} is owned by process {pid} on host {host} (since {since}); wait for it to finish, or stop it \
+         (a lock left by a process that no longer runs is taken over automatically)"
+    )]
+    Locked { path: String, pid: u32, host: String, since: String },
+}
+
+pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> RunDirError {
+    RunDirError::Io { path: path.display().to_string(), source }
+}
+
+pub(crate) fn format_error(path: &std::path::Path, problem: impl Into<String>) -> RunDirError {
+    RunDirError::Format { path: path.display().to_string(), problem: problem.into() }
+}
