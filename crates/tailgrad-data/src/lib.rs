@@ -3,7 +3,8 @@
 //! * [`formats`]: strict parsers for IDX (gzipped or not) and the CIFAR binary batches.
 //! * [`catalog`]: what each dataset is made of (files, SHA-256, official URLs, normalization).
 //! * [`fetch`]: the data directory, verification, and the downloader (temp file + rename).
-//! * [`host`]: a labelled image set in host memory, with subsets, splits and label noise.
+//! * [`host`]: a labelled image set in host memory, read from the official files.
+//! * [`split`]: the train/validation/test split a run uses, with subsets and label noise.
 //! * [`device`]: the whole set as tensors on a burn device, batched by index.
 
 pub mod catalog;
@@ -11,11 +12,12 @@ pub mod device;
 pub mod fetch;
 pub mod formats;
 pub mod host;
+pub mod split;
 
 pub use catalog::{Dataset, Normalization};
 pub use device::{DeviceSplit, EpochOrder, RowBlocks};
 pub use fetch::{data_dir, verify};
-pub use host::{LabelNoise, Split};
+pub use split::{DataSpec, LabelNoise, Split, balanced_sample};
 
 /// Why data could not be read, verified or fetched. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +44,7 @@ pub(crate) fn corrupt(path: &std::path::Path, problem: impl Into<String>) -> Dat
     DataError::Corrupt { path: path.display().to_string(), problem: problem.into() }
 }
 
-pub use host::{DataSpec, Images, Part, balanced_sample, load_part};
+pub use host::{Images, Part, load_part};
 
 #[cfg(test)]
 mod tests;

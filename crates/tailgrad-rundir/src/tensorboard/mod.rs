@@ -12,223 +12,13 @@
 //! interrupted session's points past the checkpoint, which the resumed run recomputes) and keeps
 //! the checkpoint's own step, which the resumed run does not write again.
 
-use std::collections::BTreeMap;
+mod proto;
+
+use proto::*;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Event {
-    #[prost(double, tag = "1")]
-    wall_time: f64,
-    #[prost(int64, tag = "2")]
-    step: i64,
-    #[prost(oneof = "EventWhat", tags = "3, 5, 7")]
-    what: Option<EventWhat>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum EventWhat {
-    #[prost(string, tag = "3")]
-    FileVersion(String),
-    #[prost(message, tag = "5")]
-    Summary(Summary),
-    /// `session_log` is field 7 of `Event` (field 6 is the deprecated `log_message`).
-    #[prost(message, tag = "7")]
-    SessionLog(SessionLog),
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SessionLog {
-    /// 1 = START.
-    #[prost(int32, tag = "1")]
-    status: i32,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Summary {
-    #[prost(message, repeated, tag = "1")]
-    value: Vec<SummaryValue>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SummaryValue {
-    #[prost(string, tag = "1")]
-    tag: String,
-    #[prost(message, optional, tag = "9")]
-    metadata: Option<SummaryMetadata>,
-    #[prost(oneof = "ValueKind", tags = "2, 5, 8")]
-    value: Option<ValueKind>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum ValueKind {
-    #[prost(float, tag = "2")]
-    SimpleValue(f32),
-    #[prost(message, tag = "5")]
-    Histo(HistogramProto),
-    #[prost(message, tag = "8")]
-    Tensor(TensorProto),
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SummaryMetadata {
-    #[prost(message, optional, tag = "1")]
-    plugin_data: Option<PluginData>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct PluginData {
-    #[prost(string, tag = "1")]
-    plugin_name: String,
-    #[prost(bytes = "vec", tag = "2")]
-    content: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct HistogramProto {
-    #[prost(double, tag = "1")]
-    min: f64,
-    #[prost(double, tag = "2")]
-    max: f64,
-    #[prost(double, tag = "3")]
-    num: f64,
-    #[prost(double, tag = "4")]
-    sum: f64,
-    #[prost(double, tag = "5")]
-    sum_squares: f64,
-    #[prost(double, repeated, tag = "6")]
-    bucket_limit: Vec<f64>,
-    #[prost(double, repeated, tag = "7")]
-    bucket: Vec<f64>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct TensorProto {
-    /// 1 = DT_FLOAT, 7 = DT_STRING.
-    #[prost(int32, tag = "1")]
-    dtype: i32,
-    #[prost(message, optional, tag = "2")]
-    tensor_shape: Option<TensorShape>,
-    #[prost(bytes = "vec", repeated, tag = "8")]
-    string_val: Vec<Vec<u8>>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct TensorShape {
-    #[prost(message, repeated, tag = "2")]
-    dim: Vec<TensorShapeDim>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct TensorShapeDim {
-    #[prost(int64, tag = "1")]
-    size: i64,
-}
-
-// ---- The HParams plugin (tensorboard/plugins/hparams/{plugin_data,api}.proto) ----
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct HParamsPluginData {
-    #[prost(int32, tag = "1")]
-    version: i32,
-    #[prost(oneof = "HParamsData", tags = "2, 3, 4")]
-    data: Option<HParamsData>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum HParamsData {
-    #[prost(message, tag = "2")]
-    Experiment(Experiment),
-    #[prost(message, tag = "3")]
-    SessionStartInfo(SessionStartInfo),
-    #[prost(message, tag = "4")]
-    SessionEndInfo(SessionEndInfo),
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SessionStartInfo {
-    #[prost(btree_map = "string, message", tag = "1")]
-    hparams: BTreeMap<String, ProtoValue>,
-    #[prost(string, tag = "4")]
-    group_name: String,
-    #[prost(double, tag = "5")]
-    start_time_secs: f64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SessionEndInfo {
-    /// 1 = STATUS_SUCCESS, 2 = STATUS_FAILURE.
-    #[prost(int32, tag = "1")]
-    status: i32,
-    #[prost(double, tag = "2")]
-    end_time_secs: f64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Experiment {
-    #[prost(string, tag = "6")]
-    name: String,
-    #[prost(string, tag = "1")]
-    description: String,
-    #[prost(double, tag = "3")]
-    time_created_secs: f64,
-    #[prost(message, repeated, tag = "4")]
-    hparam_infos: Vec<HParamInfo>,
-    #[prost(message, repeated, tag = "5")]
-    metric_infos: Vec<MetricInfo>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct HParamInfo {
-    #[prost(string, tag = "1")]
-    name: String,
-    /// 1 = DATA_TYPE_STRING, 2 = DATA_TYPE_BOOL, 3 = DATA_TYPE_FLOAT64.
-    #[prost(int32, tag = "4")]
-    r#type: i32,
-    #[prost(message, optional, tag = "5")]
-    domain_discrete: Option<ListValue>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct MetricInfo {
-    #[prost(message, optional, tag = "1")]
-    name: Option<MetricName>,
-    #[prost(string, tag = "3")]
-    display_name: String,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct MetricName {
-    #[prost(string, tag = "1")]
-    group: String,
-    #[prost(string, tag = "2")]
-    tag: String,
-}
-
-/// `google.protobuf.Value` (the kinds the HParams plugin uses).
-#[derive(Clone, PartialEq, prost::Message)]
-struct ProtoValue {
-    #[prost(oneof = "ProtoKind", tags = "2, 3, 4")]
-    kind: Option<ProtoKind>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum ProtoKind {
-    #[prost(double, tag = "2")]
-    Number(f64),
-    #[prost(string, tag = "3")]
-    Text(String),
-    #[prost(bool, tag = "4")]
-    Bool(bool),
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct ListValue {
-    #[prost(message, repeated, tag = "1")]
-    values: Vec<ProtoValue>,
-}
 
 /// The value of one hyperparameter.
 #[derive(Clone, Debug, PartialEq)]
@@ -465,9 +255,10 @@ mod tests {
         assert_eq!(events.len(), 6);
         assert_eq!(events[0].what, Some(EventWhat::FileVersion("brain.Event:2".into())));
         assert_eq!((events[1].step, events[1].what.clone()), (8, Some(EventWhat::SessionLog(SessionLog { status: 1 }))));
-        // Field 7 on the wire: key (7 << 3) | 2 = 0x3a; field 6 would be 0x32 (log_message).
-        let raw = prost::Message::encode_to_vec(&events[1]);
-        assert!(raw.contains(&0x3a) && !raw.contains(&0x32), "{raw:x?}");
+        // On the wire (wall time zeroed, so proto3 leaves it out): step 8 (key 0x10), then field 7,
+        // key (7 << 3) | 2 = 0x3a (field 6, log_message, would be 0x32), holding status 1 (START).
+        let raw = prost::Message::encode_to_vec(&Event { wall_time: 0.0, ..events[1].clone() });
+        assert_eq!(raw, [0x10, 8, 0x3a, 2, 0x08, 1]);
         let Some(EventWhat::Summary(s)) = &events[2].what else { panic!() };
         assert_eq!(s.value.len(), 1, "non-finite scalars are skipped");
         assert_eq!(s.value[0].value, Some(ValueKind::SimpleValue(0.5)));

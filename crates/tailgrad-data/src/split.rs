@@ -1,0 +1,280 @@
+//! The splits a run trains and evaluates on, from its `[data]` config: balanced subsets, a
+//! fixed validation split, splitting a lone test file, label noise, and class-balanced samples.
+
+use crate::catalog::{Dataset, Normalization};
+use crate::host::{Images, Part, load_part};
+use crate::DataError;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The data section of a run config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// `mnist`, `fashion-mnist` or `cifar10`.
+    pub name: Dataset,
+    /// Data directory (default: `$TAILGRAD_DATA`, else `./datasets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    #[serde(default)]
+    pub normalize: Normalization,
+    /// Keep only the first N training images of each class (0 = all).
+    #[serde(default)]
+    pub train_per_class: usize,
+    /// Hold out this many training images (seeded, class-stratified by shuffling) for validation.
+    #[serde(default)]
+    pub validation: usize,
+    /// Fraction rho of training labels replaced by a uniformly random different class.
+    #[serde(default)]
+    pub label_noise: f64,
+    /// For data whose only file is the test set (the CIFAR-10 test batch on this project's
+    /// machines): train on this fraction of each class of the test file (first images in file
+    /// order) and test on the rest. Absent = use the official train/test files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_test_file: Option<f64>,
+}
+
+/// Flipped labels: `flipped[i]` is true when training label `i` was replaced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LabelNoise {
+    pub flipped: Vec<bool>,
+    /// The true labels before noise.
+    pub clean_labels: Vec<u8>,
+}
+
+/// The splits a run trains and evaluates on.
+#[derive(Clone, Debug)]
+pub struct Split {
+    pub dataset: Dataset,
+    pub train: Images,
+    /// Where each training image lies in its source file (the official training file, or the
+    /// test file under `split_test_file`), for exporting a run's exact data to another framework.
+    pub train_index: Vec<usize>,
+    pub validation: Option<Images>,
+    pub test: Images,
+    pub noise: LabelNoise,
+}
+
+impl DataSpec {
+    pub fn new(name: Dataset) -> Self {
+        Self {
+            name,
+            dir: None,
+            normalize: Normalization::Standard,
+            train_per_class: 0,
+            validation: 0,
+            label_noise: 0.0,
+            split_test_file: None,
+        }
+    }
+
+    fn check(&self) -> Result<(), DataError> {
+        if !(0.0..1.0).contains(&self.label_noise) {
+            return Err(DataError::Config(format!("`data.label_noise` = {} must be in [0, 1)", self.label_noise)));
+        }
+        if let Some(f) = self.split_test_file
+            && !(f > 0.0 && f < 1.0)
+        {
+            return Err(DataError::Config(format!("`data.split_test_file` = {f} must be in (0, 1)")));
+        }
+        Ok(())
+    }
+
+    /// The data directory this spec reads.
+    pub fn resolved_dir(&self) -> PathBuf {
+        crate::fetch::data_dir(self.dir.as_deref())
+    }
+
+    /// The dataset files this spec reads (only the test file under `split_test_file`).
+    pub fn needed_files(&self) -> Vec<&'static str> {
+        let files = self.name.files();
+        let (train, test) = match self.name {
+            Dataset::Cifar10 => (&files[..5], &files[5..]),
+            _ => (&files[..2], &files[2..]),
+        };
+        let parts: Vec<&[crate::catalog::FileEntry]> = if self.split_test_file.is_some() { vec![test] } else { vec![train, test] };
+        parts.into_iter().flatten().map(|f| f.name).collect()
+    }
+
+    /// Make sure the files this spec reads are present and intact, downloading them if allowed.
+    pub fn ensure(&self, download: &crate::fetch::Download) -> Result<(), DataError> {
+        crate::fetch::ensure(&self.resolved_dir(), self.name, &self.needed_files(), download, true)
+    }
+
+    /// Load and prepare the splits; `seed` drives the validation split and the label noise.
+    pub fn load(&self, seed: u64) -> Result<Split, DataError> {
+        self.check()?;
+        let dir = self.resolved_dir();
+        let (mut train, mut train_index, test) = match self.split_test_file {
+            None => {
+                let train = load_part(&dir, self.name, Part::Train)?;
+                let index = (0..train.len()).collect();
+                (train, index, load_part(&dir, self.name, Part::Test)?)
+            }
+            Some(fraction) => {
+                let all = load_part(&dir, self.name, Part::Test)?;
+                let counts = all.class_counts();
+                let mut seen = vec![0usize; all.classes];
+                let (mut tr, mut te) = (vec![], vec![]);
+                for i in 0..all.len() {
+                    let c = all.labels[i] as usize;
+                    seen[c] += 1;
+                    if (seen[c] as f64) <= fraction * counts[c] as f64 { tr.push(i) } else { te.push(i) }
+                }
+                (all.select(&tr), tr, all.select(&te))
+            }
+        };
+        if self.train_per_class > 0 {
+            let keep = train.first_per_class(self.train_per_class);
+            train = train.select(&keep);
+            train_index = keep.iter().map(|&i| train_index[i]).collect();
+        }
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_da7a);
+        let validation = if self.validation > 0 {
+            if self.validation >= train.len() {
+                return Err(DataError::Config(format!(
+                    "`data.validation` = {} leaves no training data ({} images)",
+                    self.validation,
+                    train.len()
+                )));
+            }
+            let mut order: Vec<usize> = (0..train.len()).collect();
+            order.shuffle(&mut rng);
+            let (keep, held) = order.split_at(train.len() - self.validation);
+            let (mut keep, mut held) = (keep.to_vec(), held.to_vec());
+            keep.sort_unstable();
+            held.sort_unstable();
+            let v = train.select(&held);
+            train = train.select(&keep);
+            train_index = keep.iter().map(|&i| train_index[i]).collect();
+            Some(v)
+        } else {
+            None
+        };
+        let noise = inject_label_noise(&mut train, self.label_noise, &mut rng);
+        Ok(Split { dataset: self.name, train, train_index, validation, test, noise })
+    }
+}
+
+/// `n` distinct indices into `labels`, spread as evenly over the classes as their sizes allow:
+/// each class's members in a random order seeded by `seed`, taken round-robin over the classes
+/// until `n` are drawn (all of them when `n >= labels.len()`); returned in ascending order. The
+/// instruments' and diagnostics' samples, so that a class-sorted file (the CIFAR-10 test batch)
+/// does not give them a few classes only.
+pub fn balanced_sample(labels: &[u8], classes: usize, n: usize, seed: u64) -> Vec<usize> {
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0xba1a_4ced);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes.max(1)];
+    for (i, &l) in labels.iter().enumerate() {
+        by_class[(l as usize).min(classes.max(1) - 1)].push(i);
+    }
+    by_class.iter_mut().for_each(|members| members.shuffle(&mut rng));
+    let n = n.min(labels.len());
+    let mut out = Vec::with_capacity(n);
+    let mut depth = 0;
+    while out.len() < n {
+        for members in &by_class {
+            if let Some(&i) = members.get(depth)
+                && out.len() < n
+            {
+                out.push(i);
+            }
+        }
+        depth += 1;
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Replace round(rho * n) labels, chosen uniformly without replacement, each by a uniformly
+/// random *different* class (Feng & Tu, MLST 2021: learning phases with mislabeled data).
+pub fn inject_label_noise<R: rand::Rng>(images: &mut Images, rho: f64, rng: &mut R) -> LabelNoise {
+    let n = images.len();
+    let clean_labels = images.labels.clone();
+    let mut flipped = vec![false; n];
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let k = (rho * n as f64).round() as usize;
+    for &i in &order[..k] {
+        let shift = rng.random_range(1..images.classes) as u8;
+        images.labels[i] = (images.labels[i] + shift) % images.classes as u8;
+        flipped[i] = true;
+    }
+    LabelNoise { flipped, clean_labels }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy(n: usize) -> Images {
+        Images {
+            shape: [1, 1, 2],
+            pixels: (0..2 * n).map(|i| (i % 256) as u8).collect(),
+            labels: (0..n).map(|i| (i % 10) as u8).collect(),
+            classes: 10,
+        }
+    }
+
+    #[test]
+    fn label_noise_flips_exactly_rho_n_to_other_classes() {
+        let mut images = toy(1000);
+        let noise = inject_label_noise(&mut images, 0.3, &mut rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1));
+        assert_eq!(noise.flipped.iter().filter(|&&f| f).count(), 300);
+        for i in 0..1000 {
+            assert_eq!(noise.flipped[i], images.labels[i] != noise.clean_labels[i], "sample {i}");
+        }
+        // The new class is uniform over the 9 others: each shift 1..9 appears ~300/9 = 33 times.
+        let mut shifts = [0usize; 10];
+        for i in (0..1000).filter(|&i| noise.flipped[i]) {
+            shifts[((images.labels[i] + 10 - noise.clean_labels[i]) % 10) as usize] += 1;
+        }
+        assert_eq!(shifts[0], 0);
+        assert!(shifts[1..].iter().all(|&s| (15..=55).contains(&s)), "{shifts:?}");
+        let mut again = toy(1000);
+        let same = inject_label_noise(&mut again, 0.3, &mut rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1));
+        assert_eq!(same, noise);
+    }
+
+    #[test]
+    fn balanced_samples_spread_over_the_classes_of_a_class_sorted_file() {
+        // A class-sorted file (as the CIFAR-10 test batch shipped for tests): 3 classes of 50, 30, 5.
+        let even = balanced_sample(&[[0u8; 40], [1; 40], [2; 40]].concat(), 3, 30, 7);
+        assert_eq!((0..3u8).map(|c| even.iter().filter(|&&i| i / 40 == c as usize).count()).collect::<Vec<_>>(), [10, 10, 10]);
+        let labels: Vec<u8> = [vec![0u8; 50], vec![1; 30], vec![2; 5]].concat();
+        let idx = balanced_sample(&labels, 3, 30, 7);
+        let count = |c: u8| count_of(&idx, &labels, c);
+        assert_eq!((count(0), count(1), count(2)), (13, 12, 5), "round-robin until the class of 5 runs out");
+        let idx = balanced_sample(&labels, 3, 60, 7);
+        assert_eq!((count_of(&idx, &labels, 0), count_of(&idx, &labels, 1), count_of(&idx, &labels, 2)), (28, 27, 5), "a small class gives all it has");
+        assert!(idx.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+        assert_eq!(balanced_sample(&labels, 3, 30, 7), balanced_sample(&labels, 3, 30, 7));
+        assert_ne!(balanced_sample(&labels, 3, 30, 7), balanced_sample(&labels, 3, 30, 8));
+        assert_eq!(balanced_sample(&labels, 3, 500, 1).len(), 85);
+    }
+
+    fn count_of(idx: &[usize], labels: &[u8], c: u8) -> usize {
+        idx.iter().filter(|&&i| labels[i] == c).count()
+    }
+
+    #[test]
+    fn balanced_subsets_take_the_first_of_each_class() {
+        let images = toy(100);
+        let idx = images.first_per_class(3);
+        assert_eq!(idx.len(), 30);
+        assert_eq!(images.select(&idx).class_counts(), vec![3; 10]);
+        assert_eq!(&idx[..10], &(0..10).collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn bad_data_config_is_named() {
+        let mut spec = DataSpec::new(Dataset::Mnist);
+        spec.label_noise = 1.5;
+        assert_eq!(spec.load(0).unwrap_err().to_string(), "data config: `data.label_noise` = 1.5 must be in [0, 1)");
+        let spec = DataSpec { dir: Some("/nonexistent".into()), ..DataSpec::new(Dataset::Mnist) };
+        let e = spec.load(0).unwrap_err().to_string();
+        assert!(e.starts_with("dataset `mnist` is not in /nonexistent: missing train-images-idx3-ubyte, train-labels-idx1-ubyte."), "{e}");
+        assert!(e.contains("tailgrad data fetch mnist"), "{e}");
+    }
+}

@@ -1,0 +1,280 @@
+//! The training loop of one session: SGD steps, and at read-back boundaries the divergence
+//! check, metrics rows, the end of an epoch (diagnostics, collapse evidence, early stop),
+//! instruments, checkpoints and stop requests. What a session writes is in [`records`]; how it
+//! ends (summary, console, HParams) in [`ending`]; how it starts in [`opening`].
+
+mod ending;
+mod opening;
+mod records;
+
+use crate::checkpoint::Position;
+use crate::console::ConsoleOut;
+use crate::outcome::Diverged;
+use crate::probe::{Probe, ProbeContext, ProbeLog};
+use crate::run::Prepared;
+use crate::sgd::Sgd;
+use crate::spec::RunSpec;
+use crate::stop::StopFlag;
+use crate::timing::{StepClock, timed};
+use anyhow::Context;
+use burn::tensor::{Int, Tensor};
+use std::path::Path;
+use std::time::Instant;
+use tailgrad_data::{DeviceSplit, EpochOrder};
+use tailgrad_model::Mlp;
+use tailgrad_model::objective::{nll_sum_and_correct, read_f32s, read_i64s};
+use tailgrad_rundir::csvlog::Log;
+use tailgrad_rundir::tensorboard::EventWriter;
+use tailgrad_rundir::{DiagnosticsRow, LayerDiagnostics, MetricRow, StepRow, Summary, Timings};
+
+/// How a session ended.
+pub(crate) enum SessionEnd {
+    Completed(Summary),
+    Stopped { step: u64 },
+}
+
+/// Per-step loss and correct-count tensors not yet read back to the host.
+#[derive(Default)]
+struct Pending {
+    losses: Vec<Tensor<1>>,
+    corrects: Vec<Tensor<1, Int>>,
+    batch_sizes: Vec<usize>,
+}
+
+/// The run directory's logs, open for appending.
+struct Logs {
+    metrics: Log<MetricRow>,
+    steps: Option<Log<StepRow>>,
+    diagnostics: Option<Log<DiagnosticsRow>>,
+    events: Option<EventWriter>,
+}
+
+pub(crate) struct Session<'a> {
+    spec: &'a RunSpec,
+    run_dir: &'a Path,
+    data: &'a Prepared,
+    model: Mlp,
+    sgd: Sgd,
+    logs: Logs,
+    console: ConsoleOut,
+    probes: Vec<Box<dyn Probe>>,
+    probe_logs: Vec<ProbeLog>,
+    stop: StopFlag,
+    description: String,
+    pos: Position,
+    steps_per_epoch: u64,
+    /// The schedule's length: the planned number of steps.
+    planned_steps: u64,
+    /// Where training ends (earlier than planned after `stop_at_train_loss`).
+    total_steps: u64,
+    pending: Pending,
+    last_row: Option<MetricRow>,
+    clock: StepClock,
+    /// Wall time since the last checkpoint (earlier sessions' time is in `pos.wall_s`).
+    since_checkpoint: Instant,
+    started: Instant,
+    time: Timings,
+    /// The fixed, class-balanced diagnostic batch (None: diagnostics are off).
+    diagnostic_x: Option<Tensor<2>>,
+    chance: f64,
+    initial_diagnostics: Vec<LayerDiagnostics>,
+    final_diagnostics: Vec<LayerDiagnostics>,
+}
+
+impl<'a> Session<'a> {
+    fn wall(&self) -> f64 {
+        self.pos.wall_s + self.since_checkpoint.elapsed().as_secs_f64()
+    }
+
+    fn train_set(&self) -> &'a DeviceSplit {
+        &self.data.train_set
+    }
+
+    /// The learning rate of the step taken from position `step`.
+    fn lr_at(&self, step: u64) -> f64 {
+        self.spec.train.lr_at(step, self.steps_per_epoch, self.planned_steps)
+    }
+
+    /// Train to the end of the budget, to divergence, or to a stop request.
+    pub(crate) fn run(mut self) -> anyhow::Result<SessionEnd> {
+        if self.pos.step == 0 {
+            self.log_row()?;
+            self.diagnose()?;
+        }
+        let batches = self.train_set().batches(self.spec.train.batch_size) as u64;
+        self.clock.restart();
+        'epochs: while self.pos.step < self.total_steps {
+            let order = timed(&mut self.time.batching_s, || {
+                EpochOrder::new(self.data.train_set.len, self.spec.seed, self.pos.epoch, &self.data.train_set.device())
+            });
+            while self.pos.batch < batches && self.pos.step < self.total_steps {
+                let last_of_epoch = self.pos.batch + 1 == batches;
+                self.step(&order, last_of_epoch)?;
+                let t = &self.spec.train;
+                let eval_due = (t.eval_every_steps > 0 && self.pos.step % t.eval_every_steps as u64 == 0) || t.evaluates_after(self.pos.batch, batches);
+                let row_due = last_of_epoch || eval_due || self.pos.step == self.total_steps;
+                let epochs_done = self.pos.epoch + last_of_epoch as u64;
+                let last = self.pos.step == self.total_steps;
+                let probe_due = self.probes.iter().any(|p| p.spec().due(self.pos.step, last_of_epoch, epochs_done, last));
+                let stopping = self.stop.requested();
+                if !(row_due || probe_due || stopping || self.pending.losses.len() >= self.spec.log.check_every_steps) {
+                    continue;
+                }
+                if let Some(d) = self.read_back()? {
+                    return self.finish(Some(d));
+                }
+                if row_due {
+                    self.log_row()?;
+                }
+                if last_of_epoch {
+                    self.end_epoch()?;
+                }
+                self.run_probes(last_of_epoch)?;
+                let stopping = stopping && self.pos.step < self.total_steps;
+                if last_of_epoch || self.pos.step == self.total_steps || stopping {
+                    self.checkpoint()?;
+                }
+                self.clock.restart();
+                if stopping {
+                    return self.stopped();
+                }
+                if last_of_epoch {
+                    continue 'epochs; // the next epoch draws its own order
+                }
+            }
+        }
+        self.finish(None)
+    }
+
+    /// One SGD step on the next batch of `order`.
+    fn step(&mut self, order: &EpochOrder, last_of_epoch: bool) -> anyhow::Result<()> {
+        let t = &self.spec.train;
+        let lr = self.lr_at(self.pos.step);
+        if !self.probes.is_empty() {
+            let mut probes = std::mem::take(&mut self.probes);
+            let mut spent = 0.0;
+            let result = timed(&mut spent, || {
+                let ctx = self.probe_context(lr);
+                probes.iter_mut().try_for_each(|p| p.before_step(&ctx))
+            });
+            self.probes = probes;
+            result?;
+            self.time.probes_s += spent;
+            self.clock.exclude(spent);
+        }
+        let train_set = self.train_set();
+        let (x, y) = timed(&mut self.time.batching_s, || train_set.batch(order, self.pos.batch as usize, t.batch_size));
+        let b = y.dims()[0];
+        let (nll, correct) = nll_sum_and_correct(self.model.forward(x), y);
+        let loss = nll.div_scalar(b as f64);
+        let grads = loss.backward();
+        if last_of_epoch && self.histograms_due() {
+            let mut spent = 0.0;
+            timed(&mut spent, || self.histograms(&grads))?;
+            self.time.logging_s += spent;
+            self.clock.exclude(spent);
+        }
+        self.sgd.step(&mut self.model, &grads, lr);
+        self.pending.losses.push(loss.inner());
+        self.pending.corrects.push(correct.inner());
+        self.pending.batch_sizes.push(b);
+        self.pos.step += 1;
+        self.pos.batch += 1;
+        self.clock.add_samples(b);
+        Ok(())
+    }
+
+    /// Read the pending per-step losses back: log them, feed the collapse watch, and stop at
+    /// the first non-finite or too-large one.
+    fn read_back(&mut self) -> anyhow::Result<Option<Diverged>> {
+        if self.pending.losses.is_empty() {
+            return Ok(None);
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let losses = read_f32s(Tensor::cat(pending.losses, 0));
+        let corrects = read_i64s(Tensor::cat(pending.corrects, 0));
+        let first_step = self.pos.step - losses.len() as u64 + 1;
+        self.clock.close_segment();
+        let mut rows = Vec::with_capacity(losses.len());
+        let mut diverged = None;
+        for (k, (&loss, &b)) in losses.iter().zip(&pending.batch_sizes).enumerate() {
+            let (step, loss) = (first_step + k as u64, loss as f64);
+            rows.push(StepRow { step, loss, accuracy: corrects[k] as f64 / b as f64 });
+            if !loss.is_finite() || loss > self.spec.train.max_loss {
+                diverged = Some(Diverged { step, loss });
+                break;
+            }
+            self.pos.collapse.step_loss(&self.spec.train.collapse, step, loss);
+            self.pos.window.loss_sum += loss * b as f64;
+            self.pos.window.correct_sum += corrects[k] as f64;
+            self.pos.window.seen += b as u64;
+        }
+        let logging = Instant::now();
+        if let Some(log) = self.logs.steps.as_mut() {
+            log.append(&rows)?;
+        }
+        if let Some(d) = diverged {
+            self.pos.step = d.step - 1;
+            return Ok(Some(d));
+        }
+        let w = &self.pos.window;
+        let seen = w.seen.max(1) as f64;
+        self.console.progress(self.pos.step, w.loss_sum / seen, w.correct_sum / seen, self.clock.rate());
+        self.time.logging_s += logging.elapsed().as_secs_f64();
+        Ok(None)
+    }
+
+    /// What the instruments see now; `lr` is the rate of the next step from these weights.
+    fn probe_context(&self, lr: f64) -> ProbeContext<'_> {
+        ProbeContext {
+            model: &self.model,
+            train: &self.data.train_set,
+            test: &self.data.test_set,
+            flipped: (self.spec.data.label_noise > 0.0).then_some(self.data.split.noise.flipped.as_slice()),
+            step: self.pos.step,
+            epochs_done: self.pos.epoch,
+            total_steps: self.total_steps,
+            lr,
+            batch_size: self.spec.train.batch_size,
+            seed: self.spec.seed,
+            run_dir: self.run_dir,
+        }
+    }
+
+    /// Measure the probes due after this step and log their results.
+    fn run_probes(&mut self, epoch_end: bool) -> anyhow::Result<()> {
+        if self.probes.is_empty() {
+            return Ok(());
+        }
+        let last = self.pos.step == self.total_steps;
+        let epoch = self.pos.step as f64 / self.steps_per_epoch as f64;
+        let mut probes = std::mem::take(&mut self.probes);
+        let mut logs = std::mem::take(&mut self.probe_logs);
+        let mut events = self.logs.events.take();
+        let started = Instant::now();
+        let result = (|| {
+            let ctx = self.probe_context(self.lr_at(self.pos.step));
+            for (probe, log) in probes.iter_mut().zip(logs.iter_mut()) {
+                if !probe.spec().due(ctx.step, epoch_end, ctx.epochs_done, last) {
+                    continue;
+                }
+                let name = probe.spec().name.clone();
+                match probe.measure(&ctx) {
+                    Ok(out) => log.append(ctx.step, epoch, &out, events.as_mut()).with_context(|| format!("logging probe `{name}`"))?,
+                    // An instrument that fails does not end the run: the failure is shown and
+                    // recorded in probes/<name>.json, and training goes on.
+                    Err(e) => {
+                        self.console.note(&format!("warning: probe `{name}` failed at step {}: {e:#}; training goes on", ctx.step));
+                        log.append_error(ctx.step, epoch, &format!("{e:#}"))?;
+                    }
+                }
+            }
+            anyhow::Ok(())
+        })();
+        self.time.probes_s += started.elapsed().as_secs_f64();
+        self.probes = probes;
+        self.probe_logs = logs;
+        self.logs.events = events;
+        result
+    }
+}
