@@ -1,14 +1,21 @@
 //! `tailgrad criticality CONFIG`: the (alpha, sigma_w) map of signal propagation in random tanh
-//! networks: propagated-circle CV and Lyapunov exponents, with the Gaussian mean-field theory.
+//! networks: propagated-circle CV and Lyapunov exponents over an ensemble of weight draws, the
+//! representations' dimensions, and mean-field theory (Gaussian, and the heavy-tailed length map
+//! with its decoupled edge `chi_alpha = 1`, drawn as a line on the maps). Computed first
+//! ([`compute`]), then written ([`write`]).
 
 use crate::CriticalityArgs;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 use tailgrad_backend::{BackendChoice, select};
 use tailgrad_init::{Fan, InitSpec};
-use tailgrad_probe::criticality::{Representation, lyapunov, mean_field_tanh, propagated_circle_cv, representation};
+use tailgrad_probe::criticality::{
+    Ensemble, MeanField, Representation, StableGrid, critical_sigma_w, ensemble, lyapunov, mean_field_stable_tanh, mean_field_tanh,
+    propagated_circle_cv, representation,
+};
 use tailgrad_report::{HeatPanel, heat_maps};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -23,6 +30,9 @@ struct CriticalitySpec {
     lyapunov_depth: usize,
     burn_in: usize,
     seed: u64,
+    /// Independent weight draws per cell for the CV and the Lyapunov exponent.
+    #[serde(default = "five")]
+    draws: usize,
     #[serde(default)]
     backend: BackendChoice,
     /// MNIST test images for the representation statistics (0 = skip them).
@@ -37,6 +47,9 @@ struct CriticalitySpec {
     jacobian_sigma_w: f64,
 }
 
+fn five() -> usize {
+    5
+}
 fn four() -> usize {
     4
 }
@@ -51,12 +64,33 @@ fn one() -> f64 {
 struct Cell {
     alpha: f64,
     sigma_w: f64,
-    cv: Vec<f64>,
-    lyapunov: f64,
+    cv: Ensemble,
+    lyapunov: Ensemble,
+    /// The heavy-tailed mean field's decoupled exponent `ln(chi_alpha) / alpha` (the Gaussian's
+    /// `(1/2) ln chi` at alpha = 2).
+    lyapunov_mean_field: f64,
+    q_star: f64,
     representation: Option<Representation>,
 }
 
-pub fn criticality(args: CriticalityArgs) -> anyhow::Result<ExitCode> {
+/// Per alpha: the sigma_w where the decoupled mean field says `chi_alpha = 1`, and where the
+/// measured exponent crosses 0 (interpolated between grid columns; None: no crossing).
+#[derive(Serialize)]
+struct Edge {
+    alpha: f64,
+    mean_field_sigma_w: Option<f64>,
+    measured_sigma_w: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Criticality {
+    spec: CriticalitySpec,
+    cells: Vec<Cell>,
+    gaussian_mean_field: Vec<(MeanField, f64, f64)>,
+    edges: Vec<Edge>,
+}
+
+fn load(args: &CriticalityArgs) -> anyhow::Result<(CriticalitySpec, String)> {
     let origin = args.config.display().to_string();
     let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {origin}"))?;
     let mut tree: toml::Table = toml::from_str(&text).with_context(|| format!("{origin}: not valid TOML"))?;
@@ -64,84 +98,160 @@ pub fn criticality(args: CriticalityArgs) -> anyhow::Result<ExitCode> {
         tailgrad_train::spec::apply_override(&mut tree, o)?;
     }
     let spec: CriticalitySpec = tree.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("{origin}: {e}"))?;
-    if spec.angles < 3 || spec.width < 2 || spec.depth == 0 || spec.lyapunov_depth == 0 {
-        bail!("{origin}: need angles >= 3, width >= 2, depth >= 1 and lyapunov_depth >= 1");
+    if spec.angles < 3 || spec.width < 2 || spec.depth == 0 || spec.lyapunov_depth == 0 || spec.draws == 0 {
+        bail!("{origin}: need angles >= 3, width >= 2, depth >= 1, lyapunov_depth >= 1 and draws >= 1");
     }
-    let out = args.runs_dir.join(&spec.name);
-    std::fs::create_dir_all(&out)?;
-    let device = select(spec.backend)?.device;
+    if let Err(problem) = tailgrad_rundir::io::check_folder_name(&spec.name) {
+        bail!("{origin}: `name` {problem}");
+    }
+    if spec.images > 0 && spec.width != 784 {
+        bail!("{origin}: the representation statistics feed MNIST images: they need width = 784");
+    }
+    Ok((spec, origin))
+}
+
+pub fn criticality(args: CriticalityArgs) -> anyhow::Result<ExitCode> {
+    let (spec, origin) = load(&args)?;
     let images = if spec.images == 0 {
         None
     } else {
-        if spec.width != 784 {
-            bail!("{origin}: the representation statistics feed MNIST images: they need width = 784");
-        }
         let mut data = tailgrad_data::DataSpec::new(tailgrad_data::Dataset::Mnist);
         data.dir = args.data_dir.clone();
+        crate::data_cmd::ensure(&data, false)?;
         let split = data.load(spec.seed)?;
         let x = split.test.normalized(split.dataset, data.normalize);
         Some(x[..spec.images.min(split.test.len()) * 784].to_vec())
     };
+    let result = compute(spec, images.as_deref(), &origin)?;
+    let out = args.runs_dir.join(&result.spec.name);
+    let md = write(&result, &out, images.is_some())?;
+    println!("{md}");
+    eprintln!("wrote {}/{{criticality.png|svg, criticality.csv, criticality.json, mean_field.md}}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compute(spec: CriticalitySpec, images: Option<&[f32]>, origin: &str) -> anyhow::Result<Criticality> {
+    let device = select(spec.backend)?.device;
     let mut cells = Vec::new();
+    let mut edges = Vec::new();
     for &alpha in &spec.alpha {
+        let grid = StableGrid::new(alpha, 600);
         for &sigma in &spec.sigma_w {
             let mut init = InitSpec::stable(alpha, sigma).with_context(|| format!("{origin}: alpha = {alpha}, sigma_w = {sigma}"))?;
             init.fan = Fan::In;
-            let cv = propagated_circle_cv(&init, spec.width, spec.depth, spec.angles, spec.seed, &device);
-            let lyap = lyapunov(&init, spec.width, spec.lyapunov_depth, spec.burn_in, 1, spec.seed)[0];
-            let rep = images.as_ref().map(|x| {
+            let cv = ensemble(spec.draws, spec.seed, |seed| propagated_circle_cv(&init, spec.width, spec.depth, spec.angles, seed, &device));
+            let lyap = ensemble(spec.draws, spec.seed, |seed| lyapunov(&init, spec.width, spec.lyapunov_depth, spec.burn_in, 1, seed));
+            let theory = mean_field_stable_tanh(&grid, sigma);
+            let rep = images.map(|x| {
                 let jac = if sigma == spec.jacobian_sigma_w { spec.jacobian_inputs } else { 0 };
                 representation(&init, spec.width, spec.representation_layer, x, jac, spec.seed)
             });
             eprintln!(
-                "alpha {alpha:<5} sigma_w {sigma:<5} CV(layer {}) = {:.3}  Lyapunov = {lyap:+.3}{}",
+                "alpha {alpha:<5} sigma_w {sigma:<5} CV(layer {}) = {:.3} +- {:.3}  Lyapunov = {:+.3} +- {:.3} (mean field {:+.3}){}",
                 spec.depth,
-                cv[spec.depth - 1],
-                rep.as_ref().map_or(String::new(), |r| format!("  ED = {:.1}  D_2(PCs) = {:.2}", r.ed, r.d2_pcs))
+                cv.mean[spec.depth - 1],
+                cv.std[spec.depth - 1],
+                lyap.mean[0],
+                lyap.std[0],
+                theory.lyapunov,
+                rep.as_ref().map_or(String::new(), |r| format!("  ED = {:.1} (second moment {:.1})", r.ed, r.ed_second_moment))
             );
-            cells.push(Cell { alpha, sigma_w: sigma, cv, lyapunov: lyap, representation: rep });
+            cells.push(Cell { alpha, sigma_w: sigma, cv, lyapunov: lyap, lyapunov_mean_field: theory.lyapunov, q_star: theory.q_star, representation: rep });
         }
+        let row: Vec<&Cell> = cells.iter().filter(|c| c.alpha == alpha).collect();
+        let measured_sigma_w = row.windows(2).find(|p| p[0].lyapunov.mean[0] < 0.0 && p[1].lyapunov.mean[0] >= 0.0).map(|p| {
+            let (a, b) = (p[0].lyapunov.mean[0], p[1].lyapunov.mean[0]);
+            p[0].sigma_w + (p[1].sigma_w - p[0].sigma_w) * (-a) / (b - a)
+        });
+        edges.push(Edge { alpha, mean_field_sigma_w: critical_sigma_w(&grid, 0.05, 5.0), measured_sigma_w });
     }
-    let grid = |f: &dyn Fn(&Cell) -> f64| -> Vec<Vec<Option<f64>>> {
-        spec.alpha.iter().enumerate().map(|(i, _)| (0..spec.sigma_w.len()).map(|j| Some(f(&cells[i * spec.sigma_w.len() + j]))).collect()).collect()
-    };
+    let gaussian_mean_field = cells.iter().filter(|c| c.alpha == 2.0).map(|c| (mean_field_tanh(c.sigma_w), c.lyapunov.mean[0], c.lyapunov.std[0])).collect();
+    Ok(Criticality { spec, cells, gaussian_mean_field, edges })
+}
+
+/// The fractional column (cells span [j, j + 1]) of `sigma` on the grid's sigma_w axis, by linear
+/// interpolation between cell centres (None outside the grid).
+fn column_of(sigma: f64, columns: &[f64]) -> Option<f64> {
+    columns.windows(2).enumerate().find(|(_, p)| p[0] <= sigma && sigma <= p[1]).map(|(j, p)| j as f64 + 0.5 + (sigma - p[0]) / (p[1] - p[0]))
+}
+
+fn write(r: &Criticality, out: &Path, with_images: bool) -> anyhow::Result<String> {
+    let spec = &r.spec;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (na, ns) = (spec.alpha.len(), spec.sigma_w.len());
+    let grid = |f: &dyn Fn(&Cell) -> f64| -> Vec<Vec<Option<f64>>> { (0..na).map(|i| (0..ns).map(|j| Some(f(&r.cells[i * ns + j]))).collect()).collect() };
+    let line: Vec<(f64, f64)> =
+        r.edges.iter().enumerate().filter_map(|(i, e)| Some((column_of(e.mean_field_sigma_w?, &spec.sigma_w)?, i as f64 + 0.5))).collect();
+    let last = spec.depth - 1;
     let mut panels = vec![
-        HeatPanel { title: format!("propagated-circle CV at layer {}", spec.depth), values: grid(&|c| c.cv[spec.depth - 1]), label: |v| format!("{v:.2}") },
-        HeatPanel { title: "largest Lyapunov exponent per layer".into(), values: grid(&|c| c.lyapunov), label: |v| format!("{v:+.2}") },
+        HeatPanel { title: format!("propagated-circle CV at layer {} ({} draws)", spec.depth, spec.draws), values: grid(&|c| c.cv.mean[last]), label: |v| format!("{v:.2}"), line: line.clone() },
+        HeatPanel { title: "largest Lyapunov exponent per layer".into(), values: grid(&|c| c.lyapunov.mean[0]), label: |v| format!("{v:+.2}"), line },
     ];
-    if images.is_some() {
+    if with_images {
         let l = spec.representation_layer;
         let rep = |c: &Cell| c.representation.clone().expect("computed for every cell");
-        panels.push(HeatPanel { title: format!("ED of layer {l} (MNIST inputs)"), values: grid(&|c| rep(c).ed), label: |v| format!("{v:.1}") });
-        panels.push(HeatPanel { title: format!("D_2 of layer {l}'s top PCs"), values: grid(&|c| rep(c).d2_pcs), label: |v| format!("{v:.2}") });
+        panels.push(HeatPanel { title: format!("ED of layer {l} (second moment, as the authors)"), values: grid(&|c| rep(c).ed_second_moment), label: |v| format!("{v:.1}"), line: vec![] });
+        panels.push(HeatPanel { title: format!("D_2 of layer {l}'s top PCs (second moment)"), values: grid(&|c| rep(c).d2_pcs_second_moment), label: |v| format!("{v:.2}"), line: vec![] });
     }
     let rows: Vec<String> = spec.alpha.iter().map(|a| a.to_string()).collect();
     let cols: Vec<String> = spec.sigma_w.iter().map(|s| s.to_string()).collect();
-    let title = format!("{}: random tanh nets, width {}", spec.name, spec.width);
-    heat_maps(&panels, ("alpha", &rows), ("sigma_w", &cols), &title, &out, "criticality")?;
+    let title = format!("{}: random tanh nets, width {} (line: mean-field chi_alpha = 1)", spec.name, spec.width);
+    heat_maps(&panels, ("alpha", &rows), ("sigma_w", &cols), &title, out, "criticality")?;
 
-    // The Gaussian column against mean-field theory.
-    let mut md = String::from("| sigma_w | q* | chi | xi | Lyapunov, mean field | Lyapunov, measured (alpha = 2) |\n|---|---|---|---|---|---|\n");
-    for c in cells.iter().filter(|c| c.alpha == 2.0) {
-        let mf = mean_field_tanh(c.sigma_w);
-        writeln!(md, "| {} | {:.4} | {:.4} | {:.2} | {:+.3} | {:+.3} |", c.sigma_w, mf.q_star, mf.chi, mf.xi, mf.lyapunov, c.lyapunov)?;
+    let mut md = String::from(
+        "| sigma_w | q* | chi_1 | c* | chi_c | xi (layers) | phase | Lyapunov, mean field | Lyapunov, measured (alpha = 2) |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (mf, measured, std) in &r.gaussian_mean_field {
+        let xi = mf.xi.map_or("∞ (critical)".into(), |x| format!("{x:.2}"));
+        writeln!(
+            md,
+            "| {} | {:.4} | {:.4} | {:.2} | {:.4} | {xi} | {:?} | {:+.3} | {measured:+.3} ± {std:.3} |",
+            mf.sigma_w, mf.q_star, mf.chi, mf.c_star, mf.chi_c, mf.phase, mf.lyapunov
+        )?;
     }
-    if images.is_some() {
-        writeln!(md, "\n| alpha | D_2 of layer-{} Jacobian eigenvectors (sigma_w = {}) | ED | D_2 of top PCs |\n|---|---|---|---|", spec.representation_layer, spec.jacobian_sigma_w)?;
-        for c in cells.iter().filter(|c| c.sigma_w == spec.jacobian_sigma_w) {
-            if let Some(r) = &c.representation {
-                writeln!(md, "| {} | {:.3} | {:.1} | {:.3} |", c.alpha, r.d2_jacobian.unwrap_or(f64::NAN), r.ed, r.d2_pcs)?;
+    writeln!(md, "\n| alpha | sigma_w where mean-field chi_alpha = 1 | sigma_w where the measured exponent crosses 0 |\n|---|---|---|")?;
+    let show = |x: Option<f64>| x.map_or("outside the grid".into(), |v| format!("{v:.2}"));
+    for e in &r.edges {
+        writeln!(md, "| {} | {} | {} |", e.alpha, show(e.mean_field_sigma_w), show(e.measured_sigma_w))?;
+    }
+    if with_images {
+        writeln!(
+            md,
+            "\n| alpha | D_2 of layer-{} Jacobian eigenvectors (sigma_w = {}) | ED, second moment | ED, covariance | D_2 of top PCs, second moment | covariance |\n|---|---|---|---|---|---|",
+            spec.representation_layer, spec.jacobian_sigma_w
+        )?;
+        for c in r.cells.iter().filter(|c| c.sigma_w == spec.jacobian_sigma_w) {
+            if let Some(rep) = &c.representation {
+                writeln!(
+                    md,
+                    "| {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.3} |",
+                    c.alpha,
+                    rep.d2_jacobian.unwrap_or(f64::NAN),
+                    rep.ed_second_moment,
+                    rep.ed,
+                    rep.d2_pcs_second_moment,
+                    rep.d2_pcs
+                )?;
             }
         }
     }
     std::fs::write(out.join("mean_field.md"), &md)?;
-    std::fs::write(out.join("criticality.json"), serde_json::to_string_pretty(&serde_json::json!({ "spec": spec, "cells": cells }))?)?;
-    let mut csv = String::from("alpha,sigma_w,cv_last,lyapunov\n");
-    for c in &cells {
-        writeln!(csv, "{},{},{},{}", c.alpha, c.sigma_w, c.cv[spec.depth - 1], c.lyapunov)?;
+    std::fs::write(out.join("criticality.json"), serde_json::to_string_pretty(r)?)?;
+    let mut csv = String::from("alpha,sigma_w,cv_last,cv_last_std,lyapunov,lyapunov_std,lyapunov_mean_field,q_star\n");
+    for c in &r.cells {
+        writeln!(csv, "{},{},{},{},{},{},{},{}", c.alpha, c.sigma_w, c.cv.mean[last], c.cv.std[last], c.lyapunov.mean[0], c.lyapunov.std[0], c.lyapunov_mean_field, c.q_star)?;
     }
     std::fs::write(out.join("criticality.csv"), csv)?;
-    println!("{md}");
-    eprintln!("wrote {}/{{criticality.png|svg, criticality.csv, criticality.json, mean_field.md}}", out.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sigma_w_maps_to_fractional_columns() {
+        let cols = [0.25, 0.5, 1.0, 2.0];
+        assert_eq!(super::column_of(0.5, &cols), Some(1.5));
+        assert_eq!(super::column_of(1.5, &cols), Some(3.0));
+        assert_eq!(super::column_of(3.0, &cols), None);
+    }
 }

@@ -46,7 +46,7 @@ pub fn draw(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
                 // A 2-D slice: a heat map of the loss over (alpha, beta).
                 let (alphas, betas, loss) = (floats(&rec["alphas"]), floats(&rec["betas"]), floats(&rec["loss"]));
                 let values = (0..betas.len()).map(|j| (0..alphas.len()).map(|i| loss.get(i * betas.len() + j).copied()).collect()).collect();
-                let panel = HeatPanel { title: "training loss on the plane of two directions".into(), values, label: |_| String::new() };
+                let panel = HeatPanel { title: "training loss on the plane of two directions".into(), values, label: |_| String::new(), line: vec![] };
                 let rows: Vec<String> = betas.iter().map(|b| format!("{b:.2}")).collect();
                 let cols: Vec<String> = alphas.iter().map(|a| format!("{a:.2}")).collect();
                 std::fs::create_dir_all(&out)?;
@@ -67,15 +67,24 @@ pub fn draw(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 fn variance_flatness(rec: &Value) -> Vec<Panel> {
     let var = floats(&rec["variances"]);
-    let width: Vec<f64> = rec["flatness"].as_array().map_or(vec![], |a| a.iter().map(|f| f["width"].as_f64().unwrap_or(f64::NAN)).collect());
+    let flat = rec["flatness"].as_array().cloned().unwrap_or_default();
+    let width: Vec<f64> = flat.iter().map(|f| f["width"].as_f64().unwrap_or(f64::NAN)).collect();
+    let capped: Vec<bool> = flat.iter().map(|f| f["capped"].as_bool().unwrap_or(false)).collect();
+    let pick = |keep: bool| -> Vec<(f64, f64)> {
+        width.iter().zip(&var).zip(&capped).skip(1).filter(|(_, c)| **c == keep).map(|((w, v), _)| (*w, *v)).collect()
+    };
     let pts: Vec<(f64, f64)> = width.iter().copied().zip(var.iter().copied()).skip(1).collect();
-    let mut series = vec![points("directions 2..k", pts.clone(), Style::Points)];
+    let mut series = vec![points("components (first left out)", pick(false), Style::Points)];
+    if capped.iter().any(|&c| c) {
+        series.push(points("width capped at max_theta", pick(true), Style::Points));
+    }
     if let (Some(slope), Some(icpt)) = (rec["psi_fit"]["slope"].as_f64(), rec["psi_fit"]["intercept"].as_f64()) {
         let (lo, hi) = pts.iter().filter(|p| p.0 > 0.0 && p.0.is_finite()).fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
         let line = [lo, hi].iter().map(|&f| (f, (icpt + slope * f.ln()).exp())).collect();
         series.push(points(&format!("fit: psi = {:.2} ± {:.2}", -slope, rec["psi_ci95"].as_f64().unwrap_or(f64::NAN)), line, Style::Line));
     }
-    let ranks = var.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v)).collect();
+    let components = floats(&rec["components"]);
+    let ranks = components.iter().zip(&var).map(|(i, v)| (i + 1.0, *v)).collect();
     vec![
         Panel { title: "variance vs flatness (Feng & Tu 2021)".into(), x_desc: "flatness F_i".into(), y_desc: "variance sigma_i^2".into(), log_x: true, log_y: true, series },
         Panel {
@@ -128,18 +137,22 @@ fn duality(rec: &Value) -> Vec<Panel> {
         .iter()
         .map(|d| {
             let f = |k: &str| d[k].as_f64().unwrap_or(f64::NAN);
-            (f("eigenvalue"), (f("mu_g") * f("mu_w") + f("corr") * f("sigma_g") * f("sigma_w")).abs())
+            (f("eigenvalue"), f("share").abs())
         })
         .collect();
+    let f = |k: &str| rec[k].as_f64().unwrap_or(f64::NAN);
     vec![Panel {
         title: format!(
-            "gap {:.3}, estimate {:.3}, Hessian estimate {:.3}",
-            rec["true_gap"].as_f64().unwrap_or(f64::NAN),
-            rec["estimated_gap"].as_f64().unwrap_or(f64::NAN),
-            rec["hessian_estimate"].as_f64().unwrap_or(f64::NAN)
+            "gap {:.3}, matched {:.3} = {} directions {:.3} + rest {:.3}; 2nd order {:.3}",
+            f("true_gap"),
+            f("matched_gap"),
+            dirs.len(),
+            f("directions_gap"),
+            f("remainder_gap"),
+            f("hessian_estimate")
         ),
         x_desc: "Hessian eigenvalue lambda_n".into(),
-        y_desc: "|contribution to the gap|".into(),
+        y_desc: "|share of the gap|".into(),
         log_x: true,
         log_y: true,
         series: vec![points("direction n", contrib, Style::Points)],

@@ -240,8 +240,13 @@ fn phase_diagram(study: &StudyFile, rows: &[tailgrad_report::TableRow], groups: 
     }
     let threshold = threshold_index.map_or(0.93, |t| s.thresholds[t]);
     let panels = [
-        HeatPanel { title: "final test accuracy (%), median over seeds".into(), values: acc, label: |v| format!("{:.1}", 100.0 * v) },
-        HeatPanel { title: format!("epochs to {:.0}%, median ({} = never)", 100.0 * threshold, epochs + 1), values: speed, label: |v| format!("{v:.1}") },
+        HeatPanel { title: "final test accuracy (%), median over seeds".into(), values: acc, label: |v| format!("{:.1}", 100.0 * v), line: vec![] },
+        HeatPanel {
+            title: format!("epochs to {:.0}%, median ({} = never)", 100.0 * threshold, epochs + 1),
+            values: speed,
+            label: |v| format!("{v:.1}"),
+            line: vec![],
+        },
     ];
     let rows_l: Vec<String> = s.alpha.iter().map(|a| a.to_string()).collect();
     let cols: Vec<String> = s.sigma_w.iter().map(|x| x.to_string()).collect();

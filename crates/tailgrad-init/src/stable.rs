@@ -61,9 +61,14 @@ impl Stable {
 
     /// One draw. Never NaN; the rare draw beyond f64's range (alpha well below 0.5) is clamped.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        let v = PI * (open_unit(rng) - 0.5);
-        let w = -open_unit(rng).ln();
-        let x = self.scale * self.standard(v, w);
+        self.from_uniforms(open_unit(rng), open_unit(rng))
+    }
+
+    /// The draw that two uniforms in (0, 1) make: `V = pi (u1 - 1/2)`, `W = -ln u2` through the
+    /// CMS transform. A deterministic grid of `(u1, u2)` gives a quadrature for expectations over
+    /// the law (the heavy-tailed mean-field maps use one).
+    pub fn from_uniforms(&self, u1: f64, u2: f64) -> f64 {
+        let x = self.scale * self.standard(PI * (u1 - 0.5), -u2.ln());
         if x.is_nan() { 0.0 } else { x.clamp(f64::MIN, f64::MAX) }
     }
 

@@ -6,12 +6,15 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-/// One quantity over the grid: `values[row][col]` (None = no data, drawn grey).
+/// One quantity over the grid: `values[row][col]` (None = no data, drawn grey), and optionally a
+/// line over it (e.g. a theory's boundary) through points in cell units: `(x, y)` with cell
+/// `(col, row)` spanning `[col, col + 1] x [row, row + 1]`.
 pub struct HeatPanel {
     pub title: String,
     pub values: Vec<Vec<Option<f64>>>,
     /// How a cell's value is printed.
     pub label: fn(f64) -> String,
+    pub line: Vec<(f64, f64)>,
 }
 
 /// Anchors of the viridis colour map (matplotlib's, at 0, 1/4, 1/2, 3/4, 1).
@@ -102,6 +105,19 @@ where
                     .pos(Pos::new(HPos::Center, VPos::Center));
                 chart.draw_series(std::iter::once(Text::new(text, (SegmentValue::CenterOf(c), SegmentValue::CenterOf(r)), style)))?;
             }
+        }
+        if panel.line.len() >= 2 {
+            // Pixels of fractional cell positions: interpolate between the integer boundaries.
+            let px = |x: f64, y: f64| {
+                let (c, r) = (x.floor().max(0.0) as usize, y.floor().max(0.0) as usize);
+                let (x0, y0) = chart.backend_coord(&(SegmentValue::Exact(c), SegmentValue::Exact(r)));
+                let (x1, y1) = chart.backend_coord(&(SegmentValue::Exact(c + 1), SegmentValue::Exact(r + 1)));
+                let (fx, fy) = (x - c as f64, y - r as f64);
+                let base = area.get_base_pixel();
+                ((x0 as f64 + fx * (x1 - x0) as f64) as i32 - base.0, (y0 as f64 + fy * (y1 - y0) as f64) as i32 - base.1)
+            };
+            let points: Vec<(i32, i32)> = panel.line.iter().map(|&(x, y)| px(x, y)).collect();
+            area.draw(&PathElement::new(points, WHITE.stroke_width(3)))?;
         }
     }
     root.present()?;
