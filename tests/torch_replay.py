@@ -10,6 +10,7 @@ initialization's or the data's.
 
     python tests/torch_replay.py RUN_DIR/export.safetensors --data DATASETS_DIR --steps 200
     --lr-scale 1.01   plant an error (a 1% larger learning rate), to check that a comparison notices
+    --float64         the same replay in double precision: how far f32 round-off alone moves the losses
 
 Needs torch and numpy; reads safetensors and IDX files without further packages.
 """
@@ -62,8 +63,11 @@ def main():
     p.add_argument("--data", required=True, help="the data directory (holding mnist/, fashion-mnist/)")
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--lr-scale", type=float, default=1.0)
+    p.add_argument("--float64", action="store_true", help="replay in double precision (the round-off-free reference)")
     a = p.parse_args()
     torch.set_num_threads(1)
+    if a.float64:
+        torch.set_default_dtype(torch.float64)
     tensors, meta = read_safetensors(a.export)
     spec = tomllib.loads(meta["spec"])
     model_spec, train = spec["model"], spec["train"]
@@ -73,7 +77,7 @@ def main():
     prefix = "train" if meta["source"] == "train" else "t10k"
     images = idx(folder, f"{prefix}-images-idx3-ubyte").reshape(-1, 784)[tensors["train_index"]]
     mean, std = np.float32(json.loads(meta["mean"])[0]), np.float32(json.loads(meta["std"])[0])
-    x = torch.from_numpy((images.astype(np.float32) / np.float32(255.0) - mean) / std)
+    x = torch.from_numpy((images.astype(np.float32) / np.float32(255.0) - mean) / std).to(torch.get_default_dtype())
     y = torch.from_numpy(tensors["train_labels"].copy())
 
     layers = sorted((k for k in tensors if k.startswith("layers.")), key=lambda k: int(k.split(".")[1]))
@@ -83,7 +87,7 @@ def main():
         w = tensors[name]
         linear = torch.nn.Linear(w.shape[0], w.shape[1], bias=model_spec.get("bias", False))
         with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w.T.copy()))
+            linear.weight.copy_(torch.from_numpy(w.T.copy()).to(torch.get_default_dtype()))
             if linear.bias is not None:
                 linear.bias.zero_()
         modules.append(linear)

@@ -4,8 +4,8 @@
 //! * `wgpu` - burn's wgpu backend on the best adapter wgpu reports, software ones included
 //!   (Mesa's lavapipe in CI). Fails, never falls back, when there is no adapter at all.
 //! * `auto` - wgpu on a hardware GPU (discrete, integrated or virtual); otherwise the CPU backend
-//!   with a one-line notice. A software adapter such as lavapipe is ~70x slower than `flex`
-//!   (`shared/stack.md`), so `auto` never picks one.
+//!   with a one-line notice. A software adapter such as lavapipe is ~70x slower than `flex` on
+//!   tailgrad's MLPs, so `auto` never picks one.
 //!
 //! `CUBECL_WGPU_DEFAULT_DEVICE` is not consulted: the adapter is chosen here and printed.
 

@@ -72,10 +72,11 @@ pub fn run_all(points: &[&Point], jobs: usize) -> anyhow::Result<()> {
     let mut elsewhere: Vec<&Point> = Vec::new();
     let mut failed = Vec::new();
     let mut done = 0;
+    // Wall time per finished run (with `jobs` at once, a run finishes every this many seconds).
     let report = |p: &Point, line: &str, done: usize| {
         let per_run = started.elapsed().as_secs_f64() / done.max(1) as f64;
         let left = points.len().saturating_sub(done);
-        eprintln!("[{}/{}] {}: {line}; about {:.1} min left", done, points.len(), p.spec.name, per_run * left as f64 / jobs as f64 / 60.0);
+        eprintln!("[{}/{}] {}: {line}; about {:.1} min left", done, points.len(), p.spec.name, per_run * left as f64 / 60.0);
     };
     loop {
         while running.len() < jobs {

@@ -46,6 +46,19 @@ impl Run {
         self.rows.last().map_or(f64::NAN, |r| r.test_acc)
     }
 
+    /// The row that stands for this run at `step`: the one logged there, or, for a diverged run
+    /// that stopped before `step`, its last one. A divergence then counts as a bad outcome at
+    /// every later step (with the accuracy the table lists as final), not as a missing seed,
+    /// which would leave only the runs that survived in a median or a paired difference.
+    pub fn row_at(&self, step: u64) -> Option<&MetricRow> {
+        let last = self.rows.last()?;
+        match self.rows.iter().find(|r| r.step == step) {
+            Some(row) => Some(row),
+            None if self.status() == Status::Diverged && step > last.step => Some(last),
+            None => None,
+        }
+    }
+
     /// The first logged epoch with test accuracy >= `threshold` (None: never).
     pub fn epochs_to(&self, threshold: f64) -> Option<f64> {
         self.rows.iter().find(|r| r.test_acc >= threshold).map(|r| r.epoch)
@@ -68,7 +81,8 @@ impl Group {
     }
 
     /// `f(row)` of every run at each logged step, as `(step, epoch, values of the runs that
-    /// logged that step)`.
+    /// logged that step)`; a diverged run stands at later steps with its last row
+    /// ([`Run::row_at`]).
     pub fn steps(&self, f: impl Fn(&MetricRow) -> Option<f64>) -> Vec<(u64, f64, Vec<f64>)> {
         let mut steps: Vec<(u64, f64)> = self.runs.iter().flat_map(|r| r.rows.iter().map(|row| (row.step, row.epoch))).collect();
         steps.sort_by(|a, b| a.0.cmp(&b.0));
@@ -76,7 +90,7 @@ impl Group {
         steps
             .into_iter()
             .map(|(step, epoch)| {
-                let values = self.runs.iter().filter_map(|r| r.rows.iter().find(|row| row.step == step).and_then(&f)).collect();
+                let values = self.runs.iter().filter_map(|r| r.row_at(step).and_then(&f)).collect();
                 (step, epoch, values)
             })
             .collect()

@@ -30,25 +30,27 @@ const RESAMPLES: usize = 10_000;
 const BOOTSTRAP_SEED: u64 = 0x5eed;
 
 /// The differences of every series from `reference` (a series name) in the same panel, at each
-/// step that the two runs of a seed both evaluated.
+/// step that the two runs of a seed both evaluated; a diverged run counts at later steps with its
+/// last evaluation ([`crate::Run::row_at`]).
 pub fn paired_differences(groups: &[Group], reference: &str) -> Vec<PairedRow> {
     let mut out = Vec::new();
     for g in groups.iter().filter(|g| g.series != reference) {
         let Some(base) = groups.iter().find(|b| b.series == reference && b.panel == g.panel) else { continue };
         let pairs: Vec<(&crate::Run, &crate::Run)> =
             g.runs.iter().filter_map(|r| base.runs.iter().find(|b| b.seed() == r.seed()).map(|b| (r, b))).collect();
-        let Some((first, _)) = pairs.first() else { continue };
+        // The steps come from the pair with the longest log (a diverged run's log ends early).
+        let Some((first, _)) = pairs.iter().max_by_key(|(r, b)| r.rows.len().min(b.rows.len())) else { continue };
         for row in &first.rows {
             let per_seed: Vec<(u64, f64)> = pairs
                 .iter()
                 .filter_map(|(r, b)| {
-                    let a = r.rows.iter().find(|x| x.step == row.step)?;
-                    let z = b.rows.iter().find(|x| x.step == row.step)?;
+                    let a = r.row_at(row.step)?;
+                    let z = b.row_at(row.step)?;
                     Some((r.seed(), a.test_acc - z.test_acc))
                 })
                 .collect();
             if per_seed.len() < pairs.len() {
-                continue; // a step not evaluated by every pair (a diverged run stopped earlier)
+                continue; // a step that not every pair evaluated (runs with different schedules)
             }
             let d: Vec<f64> = per_seed.iter().map(|p| p.1).collect();
             out.push(PairedRow {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::stats::quantile;
 use std::path::Path;
 use tailgrad_rundir::csvlog::Log;
 use tailgrad_rundir::{Collapse, CollapseReason, LayerDiagnostics, MetricRow, Status, Summary};
@@ -139,4 +140,31 @@ fn collapsed_runs_are_shown_with_their_initial_diagnostics_and_figures_are_drawn
     assert_eq!(&png[1..4], b"PNG");
     let svg = std::fs::read_to_string(tmp.path().join("curves.svg")).unwrap();
     assert!(svg.contains("alpha = 1 (median of 5), 1 collapsed, 0 diverged") && svg.contains("test accuracy"), "legend");
+}
+
+#[test]
+fn a_diverged_run_counts_at_later_steps_with_its_last_evaluation() {
+    // Seed 1 of alpha = 1 diverged after its first evaluation: its log ends at step 0.
+    let tmp = tailgrad_testkit::TempDir::new();
+    let mut refs = Vec::new();
+    let runs: [(&str, usize, u64, Vec<f64>, Status); 4] = [
+        ("alpha = 1", 0, 0, vec![0.1, 0.92, 0.95], Status::Finished),
+        ("alpha = 1", 0, 1, vec![0.09], Status::Diverged),
+        ("alpha = 2", 1, 0, vec![0.1, 0.80, 0.91], Status::Finished),
+        ("alpha = 2", 1, 1, vec![0.1, 0.85, 0.93], Status::Finished),
+    ];
+    for (series, s_idx, seed, accs, status) in runs {
+        let dir = tmp.path().join(format!("{s_idx}-{seed}"));
+        write_run(&dir, &accs, status, 3.0e3);
+        refs.push(RunRef { dir, cell: Cell { series: s_idx, panel: 0 }, panel: "p".into(), series: series.into(), seed });
+    }
+    let groups = group_runs(&refs).unwrap();
+    let rows = paired_differences(&groups, "alpha = 2");
+    assert_eq!(rows.len(), 3, "every epoch is reported, not only those the diverged run reached");
+    let d: Vec<f64> = rows[2].per_seed.iter().map(|p| p.1).collect();
+    assert!((d[0] - 0.04).abs() < 1e-12 && (d[1] - (0.09 - 0.93)).abs() < 1e-12, "{d:?}");
+    // The median curve at epoch 2 is over both runs (0.95 and 0.09), not the survivor alone.
+    let at_2 = &groups[0].steps(|r| Some(r.test_acc))[2];
+    assert_eq!(at_2.2.len(), 2);
+    assert!((quantile(&at_2.2, 0.5).unwrap() - 0.52).abs() < 1e-12);
 }

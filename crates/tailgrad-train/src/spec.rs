@@ -49,6 +49,9 @@ pub struct TrainSpec {
     /// Evaluate every K steps as well as at every epoch's end (0 = at epoch ends only).
     #[serde(default)]
     pub eval_every_steps: usize,
+    /// Evaluate this many times per epoch, evenly spaced (the last at the epoch's end).
+    #[serde(default = "default_evals_per_epoch")]
+    pub evals_per_epoch: usize,
     /// Batch size of evaluation passes (no autodiff; larger is faster, memory allowing).
     #[serde(default = "default_eval_batch")]
     pub eval_batch: usize,
@@ -154,6 +157,9 @@ fn default_max_loss() -> f64 {
 fn default_keep() -> usize {
     2
 }
+fn default_evals_per_epoch() -> usize {
+    1
+}
 
 /// A rejected config: which file or key, and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +181,13 @@ impl TrainSpec {
             (0, m) => m,
             (e, m) => e.min(m),
         }
+    }
+
+    /// Whether an evaluation is due after the `batch`-th step (1-based) of an epoch of `batches`:
+    /// at `round(k batches / evals_per_epoch)` for k = 1..evals_per_epoch.
+    pub fn evaluates_after(&self, batch: u64, batches: u64) -> bool {
+        let n = self.evals_per_epoch.max(1) as u64;
+        (1..=n).any(|k| (k * batches + n / 2) / n == batch)
     }
 
     /// The learning rate of the SGD step taken from position `step` (the number of steps already
@@ -283,6 +296,9 @@ impl RunSpec {
         }
         if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
             return invalid("train.weight_decay", "must be finite and >= 0");
+        }
+        if t.evals_per_epoch == 0 {
+            return invalid("train.evals_per_epoch", "must be >= 1");
         }
         if t.eval_batch == 0 {
             return invalid("train.eval_batch", "must be > 0");

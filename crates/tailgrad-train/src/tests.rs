@@ -223,6 +223,21 @@ fn the_learning_rate_at_a_step_follows_one_convention() {
 }
 
 #[test]
+fn evaluations_are_spread_evenly_over_an_epoch() {
+    let spec = small_spec(&["train.evals_per_epoch=2"]).train;
+    let due: Vec<u64> = (1..=469).filter(|&b| spec.evaluates_after(b, 469)).collect();
+    assert_eq!(due, [235, 469], "halfway (rounded) and at the end");
+    let three = small_spec(&["train.evals_per_epoch=3"]).train;
+    assert_eq!((1..=20).filter(|&b| three.evaluates_after(b, 20)).collect::<Vec<_>>(), [7, 13, 20]);
+    let one = small_spec(&[]).train;
+    assert_eq!((1..=20).filter(|&b| one.evaluates_after(b, 20)).collect::<Vec<_>>(), [20]);
+    // A run: 20 steps per epoch, 2 epochs, 2 evaluations per epoch: rows at 0, 10, 20, 30, 40.
+    let tmp = tailgrad_testkit::TempDir::new();
+    run(&small_spec(&["train.evals_per_epoch=2"]), tmp.path(), false);
+    assert_eq!(metrics::read_rows(tmp.path()).unwrap().iter().map(|r| r.step).collect::<Vec<_>>(), [0, 10, 20, 30, 40]);
+}
+
+#[test]
 fn config_errors_name_the_key() {
     let err = |extra: &str| RunSpec::from_toml(&small_spec(&[]).to_toml(), &[extra.to_string()], "cfg.toml").unwrap_err().to_string();
     assert_eq!(err("train.batch_size=0"), "config: `train.batch_size` must be > 0");
