@@ -80,19 +80,20 @@ pub fn list(run_dir: &Path) -> Vec<PathBuf> {
 
 /// The newest checkpoint that reads back whole: its tensors and position. Unreadable newer ones
 /// (a disk that filled up, a file damaged after the fact) are reported through `warn` and
-/// skipped; `Err` only when every checkpoint is unreadable.
-pub fn latest_valid(run_dir: &Path, mut warn: impl FnMut(String)) -> Result<Option<(Vec<HostTensor>, Position)>, ModelError> {
-    let mut first_error = None;
-    for path in list(run_dir).into_iter().rev() {
-        match load(&path) {
-            Ok(found) => return Ok(Some(found)),
-            Err(e) => {
-                warn(format!("warning: skipping unreadable checkpoint ({e}); trying an older one"));
-                first_error.get_or_insert(e);
-            }
+/// skipped. When none is readable the run starts again from step 0 (`None`): it is seeded, so
+/// it replays the same curve, and its logs are rewritten from the start.
+pub fn latest_valid(run_dir: &Path, mut warn: impl FnMut(String)) -> Option<(Vec<HostTensor>, Position)> {
+    let all = list(run_dir);
+    for path in all.iter().rev() {
+        match load(path) {
+            Ok(found) => return Some(found),
+            Err(e) => warn(format!("warning: skipping unreadable checkpoint ({e}); trying an older one")),
         }
     }
-    first_error.map_or(Ok(None), Err)
+    if !all.is_empty() {
+        warn("warning: no readable checkpoint; the run starts again from step 0 (seeded: it replays the same curve)".into());
+    }
+    None
 }
 
 pub fn load(path: &Path) -> Result<(Vec<HostTensor>, Position), ModelError> {

@@ -89,31 +89,46 @@ pub fn train(spec: &RunSpec, run_dir: &Path, options: TrainOptions) -> anyhow::R
     if !options.resume {
         check_fresh(run_dir)?;
     }
-    let _lock = RunLock::acquire(run_dir)?;
+    let created = !run_dir.exists();
+    let lock = RunLock::acquire(run_dir)?;
     if options.resume
         && let Ok(summary) = Summary::read(run_dir)
     {
         eprintln!("{}: already {} ({}); nothing to do", run_dir.display(), summary.status.outcome(), run_dir.join("summary.json").display());
         return Ok(RunEnd::Completed(summary));
     }
-    let checkpoint = if options.resume { checkpoint::latest_valid(run_dir, |w| eprintln!("{w}"))? } else { None };
     let started = Instant::now();
     let mut time = Timings::default();
-    let data = timed(&mut time.data_load_s, || prepare(spec, options.device))?;
-    check_memory(&data.model_spec, spec.train.batch_size.max(spec.train.eval_batch), options.device)?;
-    let widths = data.model_spec.widths();
-    for probe in &options.probes {
-        probe.check(&widths)?;
-    }
-    let mut model = Mlp::init(&data.model_spec, spec.seed, &options.device.clone().autodiff())?;
-    let mut sgd = crate::sgd::Sgd::new(spec.train.momentum, spec.train.weight_decay, model.layers.len());
-    let position = match &checkpoint {
-        Some((tensors, pos)) => {
-            model = model.load_host(tensors).map_err(anyhow::Error::msg).context("the checkpoint does not fit the model")?;
-            sgd.load_host(tensors, options.device);
-            Some(pos.clone())
+    let ready = (|| -> anyhow::Result<_> {
+        let checkpoint = if options.resume { checkpoint::latest_valid(run_dir, |w| eprintln!("{w}")) } else { None };
+        let data = timed(&mut time.data_load_s, || prepare(spec, options.device))?;
+        let widths = data.model_spec.widths();
+        check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), options.device)?;
+        for probe in &options.probes {
+            probe.check(&widths)?;
         }
-        None => None,
+        let mut model = Mlp::init(&data.model_spec, spec.seed, &options.device.clone().autodiff())?;
+        let mut sgd = crate::sgd::Sgd::new(spec.train.momentum, spec.train.weight_decay, model.layers.len());
+        let position = match &checkpoint {
+            Some((tensors, pos)) => {
+                model = model.load_host(tensors).map_err(anyhow::Error::msg).context("the checkpoint does not fit the model")?;
+                sgd.load_host(tensors, options.device);
+                Some(pos.clone())
+            }
+            None => None,
+        };
+        Ok((data, model, sgd, position))
+    })();
+    let (data, model, sgd, position) = match ready {
+        Ok(ready) => ready,
+        Err(e) => {
+            // A run that could not start leaves no directory behind (only the lock was made).
+            if created {
+                drop(lock);
+                let _ = std::fs::remove_dir_all(run_dir);
+            }
+            return Err(e);
+        }
     };
     if !options.resume {
         tailgrad_rundir::io::write_atomically(&run_dir.join("spec.toml"), spec.to_toml().as_bytes())?;
@@ -145,11 +160,10 @@ fn check_fresh(run_dir: &Path) -> anyhow::Result<()> {
 /// Refuse a model whose training would not fit in memory, before allocating it: weights,
 /// gradients and momentum (3 copies of the parameters) plus activations and their gradients for
 /// a batch. Only on the CPU backend, where the limit is the machine's available memory.
-fn check_memory(spec: &MlpSpec, batch: usize, device: &Device) -> anyhow::Result<()> {
+pub fn check_memory(widths: &[usize], batch: usize, device: &Device) -> anyhow::Result<()> {
     if *device != Device::flex() {
         return Ok(());
     }
-    let widths = spec.widths();
     let params: f64 = widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
     let activations: f64 = widths.iter().map(|&w| (w * batch) as f64).sum();
     let need = 4.0 * (3.0 * params + 4.0 * activations);
@@ -162,7 +176,7 @@ fn check_memory(spec: &MlpSpec, batch: usize, device: &Device) -> anyhow::Result
         bail!(
             "config: `model.hidden` = {:?}: training needs about {:.1} GB ({:.0} M parameters, 3 copies, and batch activations), \
              but {:.1} GB of memory are available",
-            spec.hidden,
+            &widths[1..widths.len() - 1],
             need / 1e9,
             params / 1e6,
             available / 1e9

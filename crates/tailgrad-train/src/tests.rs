@@ -162,7 +162,15 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_older_one() {
     std::fs::write(tmp.path().join("checkpoints/step-00000060.safetensors"), b"garbage").unwrap();
     let resumed = run(&spec, tmp.path(), true);
     assert_eq!(resumed.steps, 60);
-    assert_eq!(metrics::read_rows(whole.path()).unwrap().iter().map(|r| r.test_loss).collect::<Vec<_>>(), metrics::read_rows(tmp.path()).unwrap().iter().map(|r| r.test_loss).collect::<Vec<_>>());
+    let losses = |d: &Path| metrics::read_rows(d).unwrap().iter().map(|r| r.test_loss).collect::<Vec<_>>();
+    assert_eq!(losses(whole.path()), losses(tmp.path()));
+    // Every checkpoint damaged: the seeded run starts again from step 0 and replays the curve.
+    std::fs::remove_file(tmp.path().join("summary.json")).unwrap();
+    for e in std::fs::read_dir(tmp.path().join("checkpoints")).unwrap() {
+        std::fs::write(e.unwrap().path(), b"garbage").unwrap();
+    }
+    assert_eq!(run(&spec, tmp.path(), true).steps, 60);
+    assert_eq!(losses(whole.path()), losses(tmp.path()));
 }
 
 #[test]
@@ -181,7 +189,7 @@ fn a_run_directory_has_one_owner_and_a_fresh_run_needs_an_empty_one() {
     let other = tmp.path().join("no-data");
     let e = train(&small_spec(&["data.dir=\"/nonexistent\""]), &other, options(false)).unwrap_err().to_string();
     assert!(e.contains("/nonexistent"), "{e}");
-    assert!(!other.join("spec.toml").exists());
+    assert!(!other.exists(), "a run that cannot start leaves no directory");
 }
 
 #[test]

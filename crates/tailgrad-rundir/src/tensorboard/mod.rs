@@ -84,16 +84,17 @@ fn hparams_value(tag: &str, data: HParamsData) -> SummaryValue {
 }
 
 impl EventWriter {
-    /// A new event file in `dir`. With `resumed_at` (the checkpoint's step), a START marker at
-    /// the next step makes TensorBoard drop what earlier files logged after the checkpoint.
-    pub fn create(dir: &Path, resumed_at: Option<u64>) -> std::io::Result<Self> {
+    /// A new event file in `dir`. With `restart_at` (a resumed session: the first step it logs
+    /// anew, i.e. the checkpoint's step + 1, or 0 when it starts over), a SessionLog START marker
+    /// at that step makes TensorBoard drop every earlier point at steps >= `restart_at`.
+    pub fn create(dir: &Path, restart_at: Option<u64>) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let t = now();
         let path = dir.join(format!("events.out.tfevents.{}.{}.{}", t as u64, crate::io::hostname(), std::process::id()));
         let mut w = Self { file: BufWriter::new(File::create(&path)?), path };
         w.write(Event { wall_time: t, step: 0, what: Some(EventWhat::FileVersion("brain.Event:2".into())) })?;
-        if let Some(step) = resumed_at {
-            w.write(Event { wall_time: t, step: step as i64 + 1, what: Some(EventWhat::SessionLog(SessionLog { status: 1 })) })?;
+        if let Some(step) = restart_at {
+            w.write(Event { wall_time: t, step: step as i64, what: Some(EventWhat::SessionLog(SessionLog { status: 1 })) })?;
         }
         Ok(w)
     }
@@ -243,9 +244,9 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip_and_the_restart_marker_is_field_7_after_the_checkpoint() {
+    fn records_round_trip_and_the_restart_marker_is_field_7_at_the_given_step() {
         let dir = tailgrad_testkit::TempDir::new();
-        let mut w = EventWriter::create(dir.path(), Some(7)).unwrap();
+        let mut w = EventWriter::create(dir.path(), Some(8)).unwrap();
         w.scalars(3, &[("test/accuracy", 0.5), ("nan", f64::NAN)]).unwrap();
         w.histogram(3, "w", &[0.0, 1.0, 1.0, 2.0], 2).unwrap();
         w.text(0, "spec", "hello").unwrap();
