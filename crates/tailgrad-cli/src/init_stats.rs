@@ -30,12 +30,14 @@ fn parse_seeds(text: &str) -> anyhow::Result<Vec<u64>> {
     Ok(seeds)
 }
 
-/// A run config, or the `[run]` table of a study file, with the overrides applied.
+/// A run config, or the `[run]` table of a study file, with the overrides applied (for a study,
+/// `run.model.init=...` as `compare` takes it, or `model.init=...`).
 fn load_spec(args: &InitStatsArgs) -> anyhow::Result<RunSpec> {
     let origin = args.config.display().to_string();
     let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {origin}"))?;
     let mut tree: toml::Table = toml::from_str(&text).with_context(|| format!("{origin}: not valid TOML"))?;
-    if let Some(toml::Value::Table(run)) = tree.remove("run").filter(|_| tree.contains_key("study")) {
+    let study = tree.contains_key("study");
+    if let Some(toml::Value::Table(run)) = tree.remove("run").filter(|_| study) {
         tree = run;
     }
     if !tree.contains_key("name") {
@@ -43,7 +45,9 @@ fn load_spec(args: &InitStatsArgs) -> anyhow::Result<RunSpec> {
         tree.insert("name".into(), toml::Value::String(stem.into()));
     }
     for o in args.common.overrides("") {
-        apply_override(&mut tree, &o)?;
+        // A study's keys as `compare` takes them (`run.model.init=...`) or relative to its run.
+        let o = if study { o.strip_prefix("run.").unwrap_or(&o) } else { &o };
+        apply_override(&mut tree, o)?;
     }
     Ok(RunSpec::from_table(tree, &[], &origin)?)
 }

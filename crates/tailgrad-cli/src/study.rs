@@ -19,9 +19,13 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let (study, origin) = StudyFile::load(args.study.as_deref(), &args.common.overrides("run."))?;
     let study_dir = args.common.runs_dir.join(&study.study.name);
     let points = study.expand(&study_dir, &origin)?;
-    std::fs::create_dir_all(&study_dir).with_context(|| format!("creating {}", study_dir.display()))?;
-    tailgrad_rundir::io::write_atomically(&study_dir.join("study.toml"), toml::to_string(&study)?.as_bytes())?;
+    // The study directory is made only once the study can start (a failed check leaves nothing).
+    let write_study = || -> anyhow::Result<()> {
+        std::fs::create_dir_all(&study_dir).with_context(|| format!("creating {}", study_dir.display()))?;
+        Ok(tailgrad_rundir::io::write_atomically(&study_dir.join("study.toml"), toml::to_string(&study)?.as_bytes())?)
+    };
     if let Some(scheduler) = args.emit {
+        write_study()?;
         let options = emit::Options { parallelism: args.array_parallelism, max_array_size: args.max_array_size, time_limit: args.time_limit.clone() };
         for script in emit::write(scheduler, &study.study.name, &study_dir, &args.common.runs_dir, points.len(), &options)? {
             eprintln!("wrote {} ({} array tasks); submit it with `{} {}`", script.path.display(), script.tasks, scheduler.submit_command(), script.path.display());
@@ -32,10 +36,18 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     data_cmd::ensure(&points[0].spec.data, args.common.no_download)?;
     if let Some(k) = args.task {
         let p = points.get(k).with_context(|| format!("--task {k}: the study has {} grid points (0..{})", points.len(), points.len()))?;
+        write_study()?;
         return train_task(p);
     }
     check_consistent(&points, &origin)?;
-    preflight(&points, &study_dir)?;
+    let existed = study_dir.exists();
+    if let Err(e) = preflight(&points, &study_dir) {
+        if !existed {
+            let _ = std::fs::remove_dir_all(&study_dir);
+        }
+        return Err(e);
+    }
+    write_study()?;
     let t = &points[0].spec.train;
     eprintln!(
         "study {}: {} runs ({} alpha x {} sigma_w x {} seeds), {} epochs each on {} -> {}",
@@ -111,6 +123,7 @@ fn check_consistent(points: &[Point], origin: &str) -> anyhow::Result<()> {
 /// Before the first run starts: the runs directory is writable, and there is room for the
 /// runs' checkpoints (a study that fails an hour in for a full disk has wasted the hour).
 fn preflight(points: &[Point], study_dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(study_dir).with_context(|| format!("creating {}", study_dir.display()))?;
     let probe = study_dir.join(format!(".write-test.{}", std::process::id()));
     std::fs::write(&probe, b"ok").with_context(|| format!("{} is not writable", study_dir.display()))?;
     let _ = std::fs::remove_file(&probe);
@@ -119,6 +132,10 @@ fn preflight(points: &[Point], study_dir: &Path) -> anyhow::Result<()> {
     let mut widths = vec![data.train.features()];
     widths.extend(&spec.model.hidden);
     widths.push(data.train.classes);
+    // A model too large for memory fails here once, not in every worker.
+    if let Ok(selected) = tailgrad_backend::select(spec.backend) {
+        tailgrad_train::run::check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), &selected.device)?;
+    }
     let params: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
     let copies = 1 + (spec.train.momentum > 0.0) as u64;
     let per_run = 4 * params * (copies * spec.train.keep_checkpoints as u64 + 1) + (1 << 20);
@@ -198,29 +215,28 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
         study.study.seeds.len()
     );
     learning_curves(&groups, &title, &out, "learning_curves")?;
+    let mut written = vec!["learning_curves.png|svg", "table.md|csv"];
     let rows = summary_table(&groups, &study.study.thresholds);
     if study.study.alpha.len() >= 2 && study.study.sigma_w.len() >= 2 {
         phase_diagram(&study, &rows, &groups, first.train.epochs, &out)?;
+        written.push("phase_diagram.png|svg");
     }
     println!("{}", write_tables(&rows, &out)?);
     if let Some(reference) = study.reference_series() {
         let paired = paired_differences(&groups, &reference);
         if !paired.is_empty() {
             println!("Paired differences from the Gaussian at equal seeds:\n\n{}", write_paired(&paired, &out)?);
+            written.push("paired.md|csv");
         }
     }
     if let Some(md) = write_collapsed(&groups, &out)? {
         println!("Runs that did not learn, with their initial diagnostics:\n\n{md}");
+        written.push("collapsed.md");
     }
     if !study.study.expectation.is_empty() {
         println!("Expected from the literature: {}", study.study.expectation);
     }
-    eprintln!(
-        "report: {} runs of {} -> {}/{{learning_curves.png|svg, table.md|csv, paired.md|csv, collapsed.md, phase_diagram.png|svg}}",
-        done.len(),
-        points.len(),
-        out.display()
-    );
+    eprintln!("report: {} runs of {} -> {}/{{{}}}", done.len(), points.len(), out.display(), written.join(", "));
     Ok(())
 }
 

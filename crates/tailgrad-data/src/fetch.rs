@@ -148,7 +148,6 @@ pub fn ensure(dir: &Path, dataset: Dataset, needed: &[&str], download: &Download
 /// replaces the official location (mirrors, and the tests' local server).
 pub fn fetch(dir: &Path, dataset: Dataset, base_url: Option<&str>, progress: bool) -> Result<Vec<PathBuf>, DataError> {
     let folder = dir.join(dataset.dir_name());
-    std::fs::create_dir_all(&folder).map_err(|e| io_error(&folder, e))?;
     let todo: Vec<&FileEntry> = verify(dir, dataset)
         .into_iter()
         .zip(dataset.files())
@@ -198,8 +197,12 @@ fn download(url: &str, progress: bool) -> Result<Vec<u8>, DataError> {
     Ok(data)
 }
 
-/// Write `bytes` to a temporary file next to `dest`, then rename it into place.
+/// Write `bytes` to a temporary file next to `dest`, then rename it into place. The folder is
+/// made here, once a verified file is ready (a failed download leaves no empty folders).
 fn install(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    if let Some(folder) = dest.parent() {
+        std::fs::create_dir_all(folder).map_err(|e| io_error(folder, e))?;
+    }
     let tmp = dest.with_extension("part");
     let mut f = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
     f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| io_error(&tmp, e))?;
