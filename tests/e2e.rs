@@ -3,86 +3,11 @@
 //! commands. The real files come from `datasets/fetch-offline` (CI runs it first).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tailgrad_testkit::repo_root as repo;
-
-fn tailgrad() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tailgrad"));
-    c.current_dir(repo());
-    if std::env::var_os("TAILGRAD_DATA").is_none() {
-        c.env("TAILGRAD_DATA", repo().join("datasets"));
-    }
-    c
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "tailgrad failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn rows(path: &Path) -> Vec<csv::StringRecord> {
-    csv::Reader::from_path(path).unwrap().records().map(|r| r.unwrap()).collect()
-}
-
-/// A small run config on real MNIST: 100 images per class, 3 epochs of 20 steps.
-const SMALL_RUN: &str = r#"
-seed = 3
-backend = "cpu"
-[data]
-name = "mnist"
-train_per_class = 100
-[model]
-hidden = [64, 64]
-activation = "tanh"
-init = { law = "stable", alpha = 1.5, sigma_w = 1.0 }
-[train]
-epochs = 3
-batch_size = 50
-lr = 0.05
-[log]
-console = "quiet"
-"#;
-
-fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-/// Parse a run's TensorBoard files with TensorBoard's own EventAccumulator (Python), as a user
-/// opening them in TensorBoard would. Needs `TAILGRAD_TB_PYTHON` (set by `.ci/run`).
-fn tensorboard_view(run_dir: &Path) -> Option<serde_json::Value> {
-    let python = match std::env::var("TAILGRAD_TB_PYTHON") {
-        Ok(p) => p,
-        Err(_) if std::env::var_os("CI").is_some() => panic!("CI must set TAILGRAD_TB_PYTHON (see .ci/run)"),
-        Err(_) => {
-            eprintln!("TAILGRAD_TB_PYTHON not set: skipping the TensorBoard reader check (CI runs it)");
-            return None;
-        }
-    };
-    let script = r#"
-import json, sys
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-ea = EventAccumulator(sys.argv[1], size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
-ea.Reload()
-tags = ea.Tags()
-print(json.dumps({
-    "scalars": {t: [[e.step, e.value] for e in ea.Scalars(t)] for t in tags["scalars"]},
-    "histograms": {t: len(ea.Histograms(t)) for t in tags["histograms"]},
-    "tensors": tags["tensors"],
-}))
-"#;
-    let out = ok(Command::new(python).arg("-c").arg(script).arg(run_dir).output().unwrap());
-    Some(serde_json::from_slice(&out.stdout).unwrap())
-}
+mod common;
+use common::*;
 
 #[test]
 fn compare_trains_a_small_real_study_and_reports() {
@@ -344,40 +269,6 @@ classes = [3, 7]
 }
 
 /// A 2 x 2 grid (alpha x sigma_w), one seed, on 100 images per class.
-fn small_study_args(name: &str) -> Vec<String> {
-    [
-        "experiments/gauss_vs_levy_mnist.toml",
-        "--set",
-        &format!("study.name={name}"),
-        "--set",
-        "study.seeds=[0]",
-        "--set",
-        "study.alpha=[1.5, 2.0]",
-        "--set",
-        "study.sigma_w=[0.5, 1.0]",
-        "--set",
-        "run.data.train_per_class=100",
-        "--set",
-        "run.model.depth=2",
-        "--set",
-        "run.model.width=64",
-        "--set",
-        "run.train.epochs=3",
-        "--set",
-        "run.train.evals_per_epoch=1",
-        "--set",
-        "run.train.batch_size=50",
-        "--set",
-        "run.train.lr=0.05",
-        "--backend",
-        "cpu",
-        "--console",
-        "quiet",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
 
 #[test]
 fn sweep_with_two_workers_resumes_after_being_killed() {

@@ -6,11 +6,10 @@ use super::*;
 use crate::catalog::FileEntry;
 use crate::host::{Images, Part, load_part};
 use burn::tensor::Device;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use sha2::Digest;
 
-use tailgrad_testkit::{data_dir as full_data_dir, repo_root as repo};
+use std::io::Write;
+use tailgrad_testkit::{data_dir as full_data_dir, repo_root as repo, serve};
 
 fn full(dataset: Dataset, part: Part) -> Images {
     load_part(&full_data_dir(), dataset, part)
@@ -141,37 +140,6 @@ fn device_batches_are_the_host_rows() {
         assert_eq!(gathered.len(), 6);
         assert_eq!(gathered.range(0, 6).into_data().try_to_vec::<f32>().unwrap(), host_rows(&picked));
     }
-}
-
-/// A one-route-per-path HTTP/1.1 server on 127.0.0.1 for the downloader tests. Each route is
-/// (status, declared Content-Length, body); a declared length above the body's models a
-/// connection that breaks mid-transfer. It serves at most `max` requests, then stops.
-fn serve(routes: Vec<(&'static str, u16, usize, Vec<u8>)>, max: usize) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(max) {
-            let mut stream = stream.unwrap();
-            let mut line = String::new();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            reader.read_line(&mut line).unwrap();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap() <= 2 {
-                    break;
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/');
-            let (status, len, body) = routes
-                .iter()
-                .find(|r| r.0 == path)
-                .map(|r| (r.1, r.2, r.3.clone()))
-                .unwrap_or((404, 9, b"not found".to_vec()));
-            let head = format!("HTTP/1.1 {status} X\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n");
-            let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body));
-        }
-    });
-    base
 }
 
 fn gz(bytes: &[u8]) -> Vec<u8> {

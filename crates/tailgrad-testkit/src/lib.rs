@@ -1,5 +1,7 @@
-//! Test support: temporary directories, and where the real datasets are.
+//! Test support: temporary directories, where the real datasets are, and a local HTTP server.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -36,15 +38,51 @@ impl Drop for TempDir {
     }
 }
 
-/// The repository's root.
+/// The repository's root: two levels above the package under test (`cargo test` sets
+/// `CARGO_MANIFEST_DIR` when it runs a test binary; every package lives in `crates/<name>`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let package = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    package.join("../..")
 }
 
 /// The data directory holding the real datasets: `$TAILGRAD_DATA`, else `<repo>/datasets`
 /// (where `datasets/fetch-offline` puts them).
 pub fn data_dir() -> PathBuf {
     std::env::var_os("TAILGRAD_DATA").map(PathBuf::from).unwrap_or_else(|| repo_root().join("datasets"))
+}
+
+/// A route of [`serve`]: (path, HTTP status, declared Content-Length, body).
+pub type Route = (&'static str, u16, usize, Vec<u8>);
+
+/// A one-route-per-path HTTP/1.1 server on 127.0.0.1 for tests of downloads. Each route is
+/// (status, declared Content-Length, body); a declared length above the body's models a
+/// connection that breaks mid-transfer. It serves at most `max` requests, then stops.
+pub fn serve(routes: Vec<Route>, max: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let mut stream = stream.unwrap();
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            reader.read_line(&mut line).unwrap();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap() <= 2 {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/');
+            let (status, len, body) = routes
+                .iter()
+                .find(|r| r.0 == path)
+                .map(|r| (r.1, r.2, r.3.clone()))
+                .unwrap_or((404, 9, b"not found".to_vec()));
+            let head = format!("HTTP/1.1 {status} X\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body));
+        }
+    });
+    base
 }
 
 #[cfg(test)]
