@@ -76,6 +76,8 @@ where
                     .configure_mesh()
                     .x_desc(panel.x_desc.as_str())
                     .y_desc(panel.y_desc.as_str())
+                    .x_label_formatter(&tick)
+                    .y_label_formatter(&tick)
                     .light_line_style(WHITE.mix(0.0))
                     .draw()?;
                 for (i, (s, pts)) in series.iter().enumerate() {
@@ -104,4 +106,27 @@ where
     }
     root.present()?;
     Ok(())
+}
+
+/// A tick label: three significant decimals, or `1e-7` style far from 1 (log axes put ticks at
+/// values like 9.999999999999998e-8).
+fn tick(v: &f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-2..1e4).contains(&a) {
+        format!("{v:.1e}").replace(".0e", "e")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tick_labels_are_short() {
+        let t = |v: f64| super::tick(&v);
+        assert_eq!([t(9.999999999999998e-8), t(2.5), t(0.1), t(20000.0), t(0.0), t(1.0)], ["1e-7", "2.5", "0.1", "2e4", "0", "1"]);
+    }
 }
