@@ -53,6 +53,11 @@ cases=(
 field() { "$python" -c "import json, sys; print(eval(sys.argv[2], {}, json.load(open(sys.argv[1]))))" "$@"; }
 
 echo "tailgrad $backend vs PyTorch $torch_device ($("$python" -c 'import torch; print(torch.__version__)')), $steps SGD steps per case, $(date -u +%F), $(nproc) cores"
+# The machine: every timing names its CPU and the vector extensions its kernels can use.
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+cpu_flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|fma|avx512f|avx512bw|avx512vl' | tr '\n' ' ')
+echo "cpu: $cpu_model; extensions: ${cpu_flags:-none of avx2/fma/avx512}"
+echo "PyTorch kernels: $("$python" -c 'import torch; print(torch.backends.cpu.get_cpu_capability())') (ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-default}, MKL_ENABLE_INSTRUCTIONS=${MKL_ENABLE_INSTRUCTIONS:-default})"
 printf "%-22s %6s %7s | %12s %12s %6s | %12s %12s %6s | %9s %9s\n" net batch threads \
   train_tg/s train_pt/s ratio eval_tg/s eval_pt/s ratio load_tg_s load_pt_s
 for threads in $threads_list; do
