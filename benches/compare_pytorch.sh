@@ -109,6 +109,8 @@ for shape in $shapes; do
   printf "matmul %-15s %d threads: tailgrad %5.0f GFLOP/s, PyTorch %5.0f GFLOP/s\n" "$shape" "$(nproc)" "$ours_mm" "$pt_mm"
   peak=$(awk -v a="$peak" -v b="$ours_mm" -v c="$pt_mm" 'BEGIN { m = a; if (b > m) m = b; if (c > m) m = c; print m }')
 done
+# (Only when the thread counts included all cores, which the FLOP/s comparison is at.)
+[ -n "${largest_name:-}" ] || exit 0
 awk -v n="$largest_name" -v o="$largest_ours" -v p="$largest_pt" -v peak="$peak" 'BEGIN {
   printf "peak %.0f GFLOP/s; largest case (%s) trains at: tailgrad %.0f GFLOP/s (%.0f%% of peak), PyTorch %.0f GFLOP/s (%.0f%%)\n",
     peak, n, o, 100 * o / peak, p, 100 * p / peak }'
