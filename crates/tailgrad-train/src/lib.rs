@@ -19,6 +19,7 @@ pub mod console;
 pub mod diagnostics;
 pub mod evaluate;
 pub mod outcome;
+mod overrides;
 pub mod probe;
 pub mod run;
 mod session;

@@ -7,6 +7,8 @@ use tailgrad_backend::BackendChoice;
 use tailgrad_data::DataSpec;
 use tailgrad_model::MlpSpec;
 
+pub use crate::overrides::apply_override;
+
 /// One training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,37 +215,6 @@ impl TrainSpec {
             }
         }
     }
-}
-
-/// Apply `key.path=value` to a TOML tree. The value is parsed as TOML (`0.1`, `true`, `"a"`,
-/// `[1, 2]`, `{ law = "he" }`), falling back to a bare string (`data.name=mnist`).
-/// `model.init=stable:alpha=1.5,sigma=1` (the command-line form of an init spec) also works.
-pub fn apply_override(tree: &mut toml::Table, assignment: &str) -> Result<(), SpecError> {
-    let err = |problem: String| SpecError::Override { assignment: assignment.to_string(), problem };
-    let (key, text) = assignment.split_once('=').ok_or_else(|| err("expected key=value".into()))?;
-    let path: Vec<&str> = key.trim().split('.').collect();
-    let value = parse_value(text.trim(), path.last().copied() == Some("init")).map_err(|e| err(e.to_string()))?;
-    let mut table = tree;
-    for part in &path[..path.len() - 1] {
-        table = table
-            .entry(part.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-            .as_table_mut()
-            .ok_or_else(|| err(format!("`{part}` is not a table")))?;
-    }
-    table.insert(path[path.len() - 1].to_string(), value);
-    Ok(())
-}
-
-fn parse_value(text: &str, is_init: bool) -> Result<toml::Value, tailgrad_init::InitError> {
-    if is_init && !text.starts_with('{') {
-        let spec: tailgrad_init::InitSpec = text.parse()?;
-        return Ok(toml::Value::try_from(spec).expect("an InitSpec serializes"));
-    }
-    Ok(toml::from_str::<toml::Table>(&format!("v = {text}"))
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(text.to_string())))
 }
 
 impl RunSpec {
