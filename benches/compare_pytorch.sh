@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 quick=false
 [ "${1:-}" = "--quick" ] && quick=true
 steps=${STEPS:-200}
+eval_batch=${EVAL_BATCH:-2500}   # both libraries evaluate the 10,000 test images in batches of this size
 threads_list=${THREADS:-"1 $(nproc)"}
 if $quick; then
   steps=10
@@ -52,7 +53,7 @@ cases=(
 )
 field() { "$python" -c "import json, sys; print(eval(sys.argv[2], {}, json.load(open(sys.argv[1]))))" "$@"; }
 
-echo "tailgrad $backend vs PyTorch $torch_device ($("$python" -c 'import torch; print(torch.__version__)')), $steps SGD steps per case, $(date -u +%F), $(nproc) cores"
+echo "tailgrad $backend vs PyTorch $torch_device ($("$python" -c 'import torch; print(torch.__version__)')), $steps SGD steps per case, evaluation in batches of $eval_batch, $(date -u +%F), $(nproc) cores"
 # The machine: every timing names its CPU and the vector extensions its kernels can use.
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 cpu_flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|fma|avx512f|avx512bw|avx512vl' | tr '\n' ' ')
@@ -69,14 +70,14 @@ for threads in $threads_list; do
     RAYON_NUM_THREADS=$threads "$TAILGRAD_BIN" train experiments/mnist_single_run.toml --backend "$backend" --console quiet \
       --runs-dir "$runs" --name "t$threads-case$i" --data-dir "$data" --set "model.hidden=$hidden" \
       --set "model.activation=\"$act\"" --set model.init=gaussian --set train.batch_size="$batch" \
-      --set train.max_steps="$steps" --set train.epochs=1000 --set log.tensorboard=false >"$run.log" 2>&1 \
+      --set train.max_steps="$steps" --set train.epochs=1000 --set train.eval_batch="$eval_batch" --set log.tensorboard=false >"$run.log" 2>&1 \
       || { cat "$run.log" >&2; exit 1; }
     ours_train=$(field "$run/summary.json" train_samples_per_s)
     ours_eval=$(field "$run/summary.json" "time['eval_samples'] / time['eval_s']")
     ours_load=$(field "$run/summary.json" "time['data_load_s']")
     weights=$(field "$run/summary.json" parameters)
     theirs=$("$python" benches/torch_mlp.py --data "$data/mnist" --hidden "$hidden" --activation "$act" \
-      --batch "$batch" --steps "$steps" --threads "$threads" --device "$torch_device")
+      --batch "$batch" --steps "$steps" --eval-batch "$eval_batch" --threads "$threads" --device "$torch_device")
     read -r pt_train pt_eval pt_load < <(echo "$theirs" | "$python" -c \
       "import json, sys; d = json.load(sys.stdin); print(d['train_samples_per_s'], d['eval_samples_per_s'], d['load_s'])")
     awk -v n="$name" -v b="$batch" -v t="$threads" -v ot="$ours_train" -v pt="$pt_train" -v oe="$ours_eval" \
