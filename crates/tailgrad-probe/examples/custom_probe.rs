@@ -27,18 +27,16 @@ impl Probe for SpectralNorm {
         for (l, layer) in ctx.model.layers.iter().enumerate() {
             let w = layer.weight.val(); // [fan_in, fan_out]
             let [_, fan_out] = w.dims();
-            // Power iteration: v <- W^T W v / |W^T W v|; ||W||_2 = |W v| at convergence.
+            // Power iteration on W^T W from a unit v: |W^T W v| -> ||W||_2^2 as v converges.
             let mut v = vec![1.0f32 / (fan_out as f32).sqrt(); fan_out];
-            let mut sigma = 0.0;
+            let mut sigma_sq = 0.0;
             for _ in 0..self.iterations {
-                let vt = Tensor::<2>::from_data(TensorData::new(v.clone(), [fan_out, 1]), &w.device());
-                let wv = w.clone().matmul(vt);
-                sigma = read_f32s(wv.clone().powf_scalar(2.0).sum()).first().copied().unwrap_or(0.0).sqrt();
-                let next = read_f32s(w.clone().transpose().matmul(wv));
-                let norm = next.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
-                v = next.iter().map(|x| x / norm).collect();
+                let vt = Tensor::<2>::from_data(TensorData::new(v, [fan_out, 1]), &w.device());
+                let next = read_f32s(w.clone().transpose().matmul(w.clone().matmul(vt)));
+                sigma_sq = next.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+                v = next.iter().map(|x| x / sigma_sq).collect();
             }
-            scalars.push((format!("layer{l}"), sigma as f64));
+            scalars.push((format!("layer{l}"), sigma_sq.sqrt() as f64));
         }
         let record = serde_json::json!({ "spectral_norms": scalars.iter().map(|(_, s)| s).collect::<Vec<_>>() });
         Ok(ProbeOutput { scalars, record })
