@@ -134,7 +134,7 @@ fn preflight(points: &[Point], study_dir: &Path) -> anyhow::Result<()> {
     widths.push(data.train.classes);
     // A model too large for memory fails here once, not in every worker.
     if let Ok(selected) = tailgrad_backend::select(spec.backend) {
-        tailgrad_train::run::check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), &selected.device)?;
+        tailgrad_train::run::check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), 1, &selected.device)?;
     }
     let params: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
     let copies = 1 + (spec.train.momentum > 0.0) as u64;

@@ -4,10 +4,12 @@
 mod fast_tanh;
 mod mlp;
 pub mod objective;
+pub mod population;
 mod spec;
 pub mod tensors_io;
 
 pub use mlp::{Mlp, Trace, replace_param};
+pub use population::StackedMlp;
 pub use spec::{Activation, MlpSpec, ModelError};
 
 #[cfg(test)]

@@ -5,13 +5,10 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 
 /// Sum over the batch of the cross-entropy `-log softmax(logits)[y]`, and the number of correct
-/// argmax predictions.
+/// argmax predictions: a population of one (the same reductions, so a network trained alone and
+/// in a population logs the same losses to the bit).
 pub fn nll_sum_and_correct(logits: Tensor<2>, y: Tensor<1, Int>) -> (Tensor<1>, Tensor<1, Int>) {
-    let b = y.dims()[0];
-    let y = y.reshape([b, 1]);
-    let correct = logits.clone().argmax(1).equal(y.clone()).int().sum();
-    let nll = log_softmax(logits, 1).gather(1, y).sum().neg();
-    (nll, correct)
+    crate::population::stacked_nll_sum_and_correct(logits.unsqueeze_dim(0), y.unsqueeze_dim(0))
 }
 
 /// The cross-entropy of each sample, `[batch]`.

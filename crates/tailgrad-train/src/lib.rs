@@ -19,6 +19,7 @@ pub mod console;
 pub mod diagnostics;
 pub mod evaluate;
 pub mod outcome;
+pub mod population;
 mod overrides;
 pub mod probe;
 pub mod run;
@@ -29,6 +30,7 @@ pub mod stop;
 pub mod timing;
 
 pub use probe::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
+pub use population::{Member, population_key, train_population};
 pub use run::{Prepared, RunEnd, TrainOptions, prepare, train};
 pub use spec::{CollapseSpec, Console, LogSpec, RunSpec, Schedule, SpecError, TrainSpec};
 pub use stop::{EXIT_STOPPED, StopFlag};

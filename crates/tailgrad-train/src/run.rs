@@ -2,15 +2,16 @@
 //! directory: `spec.toml`, `metrics.csv`, `steps.csv`, `diagnostics.csv`,
 //! `events.out.tfevents.*`, `checkpoints/`, `summary.json`, owned by one process at a time.
 
-use crate::checkpoint;
+use crate::checkpoint::{self, Position};
 use crate::probe::Probe;
+use crate::sgd::Sgd;
 use crate::session::{Session, SessionEnd};
 use crate::spec::RunSpec;
 use crate::stop::StopFlag;
 use crate::timing::timed;
 use anyhow::{Context, bail};
 use burn::tensor::Device;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tailgrad_data::DeviceSplit;
 use tailgrad_model::{Mlp, MlpSpec};
@@ -86,58 +87,124 @@ pub enum RunEnd {
 /// Nothing in the directory changes until the data are loaded and the model is built: a run
 /// that cannot start (missing data, a model too large for memory) leaves the directory as it was.
 pub fn train(spec: &RunSpec, run_dir: &Path, options: TrainOptions) -> anyhow::Result<RunEnd> {
-    if !options.resume {
-        check_fresh(run_dir)?;
-    }
-    let created = !run_dir.exists();
-    let lock = RunLock::acquire(run_dir)?;
-    if options.resume
-        && let Ok(summary) = Summary::read(run_dir)
-    {
-        eprintln!("{}: already {} ({}); nothing to do", run_dir.display(), summary.status.outcome(), run_dir.join("summary.json").display());
-        return Ok(RunEnd::Completed(summary));
-    }
+    let claim = match Claim::take(run_dir, options.resume)? {
+        Claimed::Done(summary) => return Ok(RunEnd::Completed(summary)),
+        Claimed::Ready(claim) => claim,
+    };
     let started = Instant::now();
     let mut time = Timings::default();
     let ready = (|| -> anyhow::Result<_> {
-        let checkpoint = if options.resume { checkpoint::latest_valid(run_dir, |w| eprintln!("{w}")) } else { None };
         let data = timed(&mut time.data_load_s, || prepare(spec, options.device))?;
         let widths = data.model_spec.widths();
-        check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), options.device)?;
+        check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), 1, options.device)?;
         for probe in &options.probes {
             probe.check(&widths)?;
         }
-        let mut model = Mlp::init(&data.model_spec, spec.seed, &options.device.clone().autodiff())?;
-        let mut sgd = crate::sgd::Sgd::new(spec.train.momentum, spec.train.weight_decay, model.layers.len());
-        let position = match &checkpoint {
-            Some((tensors, pos)) => {
-                model = model.load_host(tensors).map_err(anyhow::Error::msg).context("the checkpoint does not fit the model")?;
-                sgd.load_host(tensors, options.device);
-                Some(pos.clone())
-            }
-            None => None,
-        };
-        Ok((data, model, sgd, position))
+        let start = claim.build(spec, &data, options.device)?;
+        Ok((data, start))
     })();
-    let (data, model, sgd, position) = match ready {
+    let (data, start) = match ready {
         Ok(ready) => ready,
         Err(e) => {
-            // A run that could not start leaves no directory behind (only the lock was made).
-            if created {
-                drop(lock);
-                let _ = std::fs::remove_dir_all(run_dir);
-            }
+            claim.abandon();
             return Err(e);
         }
     };
-    if !options.resume {
-        tailgrad_rundir::io::write_atomically(&run_dir.join("spec.toml"), spec.to_toml().as_bytes())?;
+    claim.write_spec(spec)?;
+    let session = Session::open(spec, run_dir, &data, start, time, started, options)?;
+    let end = session.run()?;
+    drop(claim);
+    Ok(end.into())
+}
+
+impl From<SessionEnd> for RunEnd {
+    fn from(end: SessionEnd) -> Self {
+        match end {
+            SessionEnd::Completed(summary) => RunEnd::Completed(summary),
+            SessionEnd::Stopped { step } => RunEnd::Stopped { step },
+        }
     }
-    let session = Session::open(spec, run_dir, &data, model, sgd, position, time, started, options)?;
-    Ok(match session.run()? {
-        SessionEnd::Completed(summary) => RunEnd::Completed(summary),
-        SessionEnd::Stopped { step } => RunEnd::Stopped { step },
-    })
+}
+
+/// Where a run starts: its network and optimizer state, and the checkpoint's position (None:
+/// step 0).
+pub(crate) struct Start {
+    /// The run's network spec, with sizes from the data.
+    pub model_spec: MlpSpec,
+    pub model: Mlp,
+    pub sgd: Sgd,
+    pub position: Option<Position>,
+}
+
+/// A run directory locked for training by this process.
+pub(crate) struct Claim {
+    run_dir: PathBuf,
+    resume: bool,
+    /// Whether this process made the directory (and so removes it if the run cannot start).
+    created: bool,
+    lock: RunLock,
+}
+
+pub(crate) enum Claimed {
+    /// A resumed run that was already over.
+    Done(Summary),
+    Ready(Claim),
+}
+
+impl Claim {
+    /// Lock `run_dir` for `spec`: a fresh run needs an empty directory, a resumed one that is
+    /// already over is reported as done.
+    pub(crate) fn take(run_dir: &Path, resume: bool) -> anyhow::Result<Claimed> {
+        if !resume {
+            check_fresh(run_dir)?;
+        }
+        let created = !run_dir.exists();
+        let lock = RunLock::acquire(run_dir)?;
+        if resume
+            && let Ok(summary) = Summary::read(run_dir)
+        {
+            eprintln!("{}: already {} ({}); nothing to do", run_dir.display(), summary.status.outcome(), run_dir.join("summary.json").display());
+            return Ok(Claimed::Done(summary));
+        }
+        Ok(Claimed::Ready(Self { run_dir: run_dir.to_path_buf(), resume, created, lock }))
+    }
+
+    /// The network of `spec` on `device` (autodiff), from the newest readable checkpoint when
+    /// resuming.
+    pub(crate) fn build(&self, spec: &RunSpec, data: &Prepared, device: &Device) -> anyhow::Result<Start> {
+        let checkpoint = if self.resume { checkpoint::latest_valid(&self.run_dir, |w| eprintln!("{w}")) } else { None };
+        // The sizes come from the data; the init law is the run's own (a population's members
+        // share the data but not the law).
+        let model_spec = MlpSpec { init: spec.model.init, layer_init: spec.model.layer_init.clone(), ..data.model_spec.clone() };
+        let mut model = Mlp::init(&model_spec, spec.seed, &device.clone().autodiff())?;
+        let mut sgd = Sgd::new(spec.train.momentum, spec.train.weight_decay, model.layers.len());
+        let position = match checkpoint {
+            Some((tensors, pos)) => {
+                model = model.load_host(&tensors).map_err(anyhow::Error::msg).context("the checkpoint does not fit the model")?;
+                sgd.load_host(&tensors, device);
+                Some(pos)
+            }
+            None => None,
+        };
+        Ok(Start { model_spec, model, sgd, position })
+    }
+
+    /// A run that could not start leaves no directory behind (only the lock was made).
+    pub(crate) fn abandon(self) {
+        let Self { run_dir, created, lock, .. } = self;
+        drop(lock);
+        if created {
+            let _ = std::fs::remove_dir_all(run_dir);
+        }
+    }
+
+    /// A fresh run's `spec.toml`, written once it is sure to start.
+    pub(crate) fn write_spec(&self, spec: &RunSpec) -> anyhow::Result<()> {
+        if !self.resume {
+            tailgrad_rundir::io::write_atomically(&self.run_dir.join("spec.toml"), spec.to_toml().as_bytes())?;
+        }
+        Ok(())
+    }
 }
 
 /// A fresh run needs an empty (or absent) directory: anything else there belongs to another run.
@@ -159,14 +226,15 @@ fn check_fresh(run_dir: &Path) -> anyhow::Result<()> {
 
 /// Refuse a model whose training would not fit in memory, before allocating it: weights,
 /// gradients and momentum (3 copies of the parameters) plus activations and their gradients for
-/// a batch. Only on the CPU backend, where the limit is the machine's available memory.
-pub fn check_memory(widths: &[usize], batch: usize, device: &Device) -> anyhow::Result<()> {
+/// a batch, for each of `members` networks trained at once (a population; 1 for a run alone).
+/// Only on the CPU backend, where the limit is the machine's available memory.
+pub fn check_memory(widths: &[usize], batch: usize, members: usize, device: &Device) -> anyhow::Result<()> {
     if *device != Device::flex() {
         return Ok(());
     }
     let params: f64 = widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
     let activations: f64 = widths.iter().map(|&w| (w * batch) as f64).sum();
-    let need = 4.0 * (3.0 * params + 4.0 * activations);
+    let need = 4.0 * (3.0 * params + 4.0 * activations) * members as f64;
     let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         m.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb * 1024.0)
     });
@@ -174,9 +242,10 @@ pub fn check_memory(widths: &[usize], batch: usize, device: &Device) -> anyhow::
         && need > available
     {
         bail!(
-            "config: `model.hidden` = {:?}: training needs about {:.1} GB ({:.0} M parameters, 3 copies, and batch activations), \
+            "config: `model.hidden` = {:?}: training {} needs about {:.1} GB ({:.0} M parameters, 3 copies, and batch activations), \
              but {:.1} GB of memory are available",
             &widths[1..widths.len() - 1],
+            if members == 1 { "one network".to_string() } else { format!("a population of {members} networks") },
             need / 1e9,
             params / 1e6,
             available / 1e9

@@ -7,6 +7,23 @@ use burn::tensor::{Gradients, Tensor};
 use tailgrad_model::tensors_io::HostTensor;
 use tailgrad_model::{Mlp, replace_param};
 
+/// The update of one parameter tensor `w` (without autodiff) with gradient `g`:
+/// `g <- g + lambda w`; `v <- mu v + g` (v = g at the first step); returns `w - lr v`.
+/// A population's stacked parameters take the same update, member by member.
+pub fn sgd_update<const D: usize>(w: Tensor<D>, mut g: Tensor<D>, velocity: &mut Option<Tensor<D>>, momentum: f64, weight_decay: f64, lr: f64) -> Tensor<D> {
+    if weight_decay > 0.0 {
+        g = g + w.clone().mul_scalar(weight_decay);
+    }
+    if momentum > 0.0 {
+        g = match velocity.take() {
+            Some(prev) => prev.mul_scalar(momentum) + g,
+            None => g,
+        };
+        *velocity = Some(g.clone());
+    }
+    w - g.mul_scalar(lr)
+}
+
 /// Momentum buffers, one per parameter (weights and biases of each layer).
 #[derive(Default)]
 pub struct Velocity {
@@ -48,20 +65,20 @@ impl Sgd {
         slot: impl Fn(&mut Velocity) -> &mut Vec<Option<Tensor<D>>>,
     ) -> Param<Tensor<D>> {
         let w = param.val();
-        let Some(mut g) = w.grad(grads) else { return param };
-        let w = w.inner();
-        if self.weight_decay > 0.0 {
-            g = g + w.clone().mul_scalar(self.weight_decay);
-        }
-        if self.momentum > 0.0 {
-            let v = &mut slot(&mut self.velocity)[layer];
-            g = match v.take() {
-                Some(prev) => prev.mul_scalar(self.momentum) + g,
-                None => g,
-            };
-            *v = Some(g.clone());
-        }
-        replace_param(param, w - g.mul_scalar(lr))
+        let Some(g) = w.grad(grads) else { return param };
+        let velocity = &mut slot(&mut self.velocity)[layer];
+        let next = sgd_update(w.inner(), g, velocity, self.momentum, self.weight_decay, lr);
+        replace_param(param, next)
+    }
+
+    /// Member `p`'s momentum buffers taken from a population's stacked ones.
+    pub fn set_velocity(&mut self, weights: Vec<Option<Tensor<2>>>, biases: Vec<Option<Tensor<1>>>) {
+        self.velocity = Velocity { weights, biases };
+    }
+
+    /// The momentum buffers (None before the first step, or without momentum).
+    pub fn velocity(&self) -> (&[Option<Tensor<2>>], &[Option<Tensor<1>>]) {
+        (&self.velocity.weights, &self.velocity.biases)
     }
 
     /// The momentum buffers as host tensors, named `velocity.layers.<l>.weight|bias`.

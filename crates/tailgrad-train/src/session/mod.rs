@@ -3,9 +3,12 @@
 //! instruments, checkpoints and stop requests. What a session writes is in [`records`]; how it
 //! ends (summary, console, HParams) in [`ending`]; how it starts in [`opening`].
 
+mod batched;
 mod ending;
 mod opening;
 mod records;
+
+pub(crate) use batched::train_batched;
 
 use crate::checkpoint::Position;
 use crate::console::ConsoleOut;
@@ -33,6 +36,19 @@ pub(crate) enum SessionEnd {
     Stopped { step: u64 },
 }
 
+/// What a boundary found: go on, the run diverged, or it stopped on request (checkpointed).
+pub(crate) enum After {
+    Continue,
+    Diverged(Diverged),
+    Stopped,
+}
+
+/// What is due after a step.
+struct Due {
+    row: bool,
+    probe: bool,
+}
+
 /// Per-step loss and correct-count tensors not yet read back to the host.
 #[derive(Default)]
 struct Pending {
@@ -53,6 +69,8 @@ pub(crate) struct Session<'a> {
     spec: &'a RunSpec,
     run_dir: &'a Path,
     data: &'a Prepared,
+    /// This run's network spec (a population's members share `data` but not the init law).
+    model_spec: tailgrad_model::MlpSpec,
     model: Mlp,
     sgd: Sgd,
     logs: Logs,
@@ -82,6 +100,11 @@ pub(crate) struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
+    /// Print only notes and the final line (a population member: the population shows progress).
+    pub(crate) fn quiet(&mut self) {
+        self.console = ConsoleOut::new(crate::spec::Console::Quiet, &self.spec.name, self.planned_steps, self.pos.step);
+    }
+
     fn wall(&self) -> f64 {
         self.pos.wall_s + self.since_checkpoint.elapsed().as_secs_f64()
     }
@@ -97,53 +120,46 @@ impl<'a> Session<'a> {
 
     /// Train to the end of the budget, to divergence, or to a stop request.
     pub(crate) fn run(mut self) -> anyhow::Result<SessionEnd> {
-        if self.pos.step == 0 {
-            self.log_row()?;
-            self.diagnose()?;
-        }
-        let batches = self.train_set().batches(self.spec.train.batch_size) as u64;
-        self.clock.restart();
-        'epochs: while self.pos.step < self.total_steps {
-            let order = timed(&mut self.time.batching_s, || {
-                EpochOrder::new(self.data.train_set.len, self.spec.seed, self.pos.epoch, &self.data.train_set.device())
-            });
+        self.begin()?;
+        let batches = self.batches();
+        while self.pos.step < self.total_steps {
+            let order = self.epoch_order();
             while self.pos.batch < batches && self.pos.step < self.total_steps {
                 let last_of_epoch = self.pos.batch + 1 == batches;
                 self.step(&order, last_of_epoch)?;
-                let t = &self.spec.train;
-                let eval_due = (t.eval_every_steps > 0 && self.pos.step % t.eval_every_steps as u64 == 0) || t.evaluates_after(self.pos.batch, batches);
-                let row_due = last_of_epoch || eval_due || self.pos.step == self.total_steps;
-                let epochs_done = self.pos.epoch + last_of_epoch as u64;
-                let last = self.pos.step == self.total_steps;
-                let probe_due = self.probes.iter().any(|p| p.spec().due(self.pos.step, last_of_epoch, epochs_done, last));
-                let stopping = self.stop.requested();
-                if !(row_due || probe_due || stopping || self.pending.losses.len() >= self.spec.log.check_every_steps) {
-                    continue;
-                }
-                if let Some(d) = self.read_back()? {
-                    return self.finish(Some(d));
-                }
-                if row_due {
-                    self.log_row()?;
+                match self.after_step(last_of_epoch, self.stop.requested())? {
+                    After::Continue => {}
+                    After::Diverged(d) => return self.finish(Some(d)),
+                    After::Stopped => return self.stopped(),
                 }
                 if last_of_epoch {
-                    self.end_epoch()?;
-                }
-                self.run_probes(last_of_epoch)?;
-                let stopping = stopping && self.pos.step < self.total_steps;
-                if last_of_epoch || self.pos.step == self.total_steps || stopping {
-                    self.checkpoint()?;
-                }
-                self.clock.restart();
-                if stopping {
-                    return self.stopped();
-                }
-                if last_of_epoch {
-                    continue 'epochs; // the next epoch draws its own order
+                    break; // the next epoch draws its own order
                 }
             }
         }
         self.finish(None)
+    }
+
+    /// Before the first step of a fresh run: the step-0 metrics row and diagnostics.
+    fn begin(&mut self) -> anyhow::Result<()> {
+        if self.pos.step == 0 {
+            self.log_row()?;
+            self.diagnose()?;
+        }
+        self.clock.restart();
+        Ok(())
+    }
+
+    /// Batches per epoch (the last may be smaller).
+    fn batches(&self) -> u64 {
+        self.train_set().batches(self.spec.train.batch_size) as u64
+    }
+
+    /// The shuffled order of the current epoch (a function of the seed and the epoch).
+    fn epoch_order(&mut self) -> EpochOrder {
+        let (n, seed, epoch) = (self.data.train_set.len, self.spec.seed, self.pos.epoch);
+        let device = self.data.train_set.device();
+        timed(&mut self.time.batching_s, || EpochOrder::new(n, seed, epoch, &device))
     }
 
     /// One SGD step on the next batch of `order`.
@@ -169,19 +185,70 @@ impl<'a> Session<'a> {
         let loss = nll.div_scalar(b as f64);
         let grads = loss.backward();
         if last_of_epoch && self.histograms_due() {
-            let mut spent = 0.0;
-            timed(&mut spent, || self.histograms(&grads))?;
-            self.time.logging_s += spent;
-            self.clock.exclude(spent);
+            let layers = self.model.layers.iter().map(|layer| {
+                let w = layer.weight.val();
+                (w.clone().inner(), w.grad(&grads))
+            });
+            self.histograms(layers.collect())?;
         }
         self.sgd.step(&mut self.model, &grads, lr);
-        self.pending.losses.push(loss.inner());
-        self.pending.corrects.push(correct.inner());
-        self.pending.batch_sizes.push(b);
+        self.record_step(loss.inner(), correct.inner(), b);
+        Ok(())
+    }
+
+    /// Count a step taken from the current position: its loss and correct count (read back
+    /// later), and the position one batch on.
+    fn record_step(&mut self, loss: Tensor<1>, correct: Tensor<1, Int>, batch: usize) {
+        self.pending.losses.push(loss);
+        self.pending.corrects.push(correct);
+        self.pending.batch_sizes.push(batch);
         self.pos.step += 1;
         self.pos.batch += 1;
-        self.clock.add_samples(b);
-        Ok(())
+        self.clock.add_samples(batch);
+    }
+
+    /// Whether the step just taken ends at a boundary: a metrics row, a probe, a stop request,
+    /// or enough pending losses to read back.
+    fn boundary_due(&self, last_of_epoch: bool, stopping: bool) -> bool {
+        let due = self.due(last_of_epoch);
+        due.row || due.probe || stopping || self.pending.losses.len() >= self.spec.log.check_every_steps
+    }
+
+    fn due(&self, last_of_epoch: bool) -> Due {
+        let t = &self.spec.train;
+        let step = self.pos.step;
+        let eval_due = (t.eval_every_steps > 0 && step % t.eval_every_steps as u64 == 0) || t.evaluates_after(self.pos.batch, self.batches());
+        let epochs_done = self.pos.epoch + last_of_epoch as u64;
+        let last = step == self.total_steps;
+        Due {
+            row: last_of_epoch || eval_due || last,
+            probe: self.probes.iter().any(|p| p.spec().due(step, last_of_epoch, epochs_done, last)),
+        }
+    }
+
+    /// After a step: at a boundary, read the losses back (stopping at divergence), log a metrics
+    /// row, end the epoch, measure the probes due, checkpoint, and honour a stop request.
+    fn after_step(&mut self, last_of_epoch: bool, stopping: bool) -> anyhow::Result<After> {
+        if !self.boundary_due(last_of_epoch, stopping) {
+            return Ok(After::Continue);
+        }
+        let row_due = self.due(last_of_epoch).row;
+        if let Some(d) = self.read_back()? {
+            return Ok(After::Diverged(d));
+        }
+        if row_due {
+            self.log_row()?;
+        }
+        if last_of_epoch {
+            self.end_epoch()?;
+        }
+        self.run_probes(last_of_epoch)?;
+        let stopping = stopping && self.pos.step < self.total_steps;
+        if last_of_epoch || self.pos.step == self.total_steps || stopping {
+            self.checkpoint()?;
+        }
+        self.clock.restart();
+        Ok(if stopping { After::Stopped } else { After::Continue })
     }
 
     /// Read the pending per-step losses back: log them, feed the collapse watch, and stop at

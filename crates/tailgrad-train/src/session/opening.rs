@@ -2,18 +2,15 @@
 //! file with its restart marker and HParams record, the probes' logs, the diagnostic batch.
 
 use super::{Logs, Pending, Session};
-use crate::checkpoint::Position;
 use crate::console::ConsoleOut;
 use crate::outcome::chance_threshold;
 use crate::probe::ProbeLog;
-use crate::run::{Prepared, TrainOptions};
-use crate::sgd::Sgd;
+use crate::run::{Prepared, Start, TrainOptions};
 use crate::spec::RunSpec;
 use crate::timing::StepClock;
 use anyhow::Context;
 use std::path::Path;
 use std::time::Instant;
-use tailgrad_model::Mlp;
 use tailgrad_rundir::csvlog::Log;
 use tailgrad_rundir::tensorboard::EventWriter;
 use tailgrad_rundir::{DiagnosticsRow, LayerDiagnostics, StepRow, Timings, diagnostics as diag_file};
@@ -21,18 +18,16 @@ use tailgrad_rundir::{metrics as metrics_file, steps as steps_file};
 
 impl<'a> Session<'a> {
     /// Open the logs (fresh, or cut back to the checkpoint's step) and get ready to train.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn open(
         spec: &'a RunSpec,
         run_dir: &'a Path,
         data: &'a Prepared,
-        model: Mlp,
-        sgd: Sgd,
-        position: Option<Position>,
+        start: Start,
         time: Timings,
         started: Instant,
         options: TrainOptions,
     ) -> anyhow::Result<Self> {
+        let Start { model_spec, model, sgd, position } = start;
         let t = &spec.train;
         let steps_per_epoch = data.train_set.batches(t.batch_size) as u64;
         let planned_steps = t.planned_steps(steps_per_epoch);
@@ -59,7 +54,7 @@ impl<'a> Session<'a> {
             let mut w = EventWriter::create(run_dir, restart).with_context(|| format!("creating event file in {}", run_dir.display()))?;
             let step = resume_step.unwrap_or(0);
             w.text(step, "spec", &format!("```toml\n{}\n```", spec.to_toml()))?;
-            w.hparams_session_start(&super::ending::hparams(spec, &data.model_spec), "")?;
+            w.hparams_session_start(&super::ending::hparams(spec, &model_spec), "")?;
             Some(w)
         } else {
             None
@@ -80,13 +75,14 @@ impl<'a> Session<'a> {
                 .collect();
             data.train_set.rows(&idx).0
         });
-        let chance = chance_threshold(&t.collapse, data.model_spec.classes);
+        let chance = chance_threshold(&t.collapse, model_spec.classes);
         let initial_diagnostics = diag_rows_at(run_dir, spec, 0);
         let final_diagnostics = resume_step.map(|s| diag_rows_at(run_dir, spec, s)).unwrap_or_default();
         Ok(Self {
             spec,
             run_dir,
             data,
+            model_spec,
             model,
             sgd,
             logs: Logs { metrics, steps, diagnostics, events },

@@ -6,6 +6,7 @@ use crate::diagnostics;
 use crate::evaluate::evaluate;
 use crate::timing::timed;
 use burn::module::Module;
+use burn::tensor::Tensor;
 use std::time::Instant;
 use tailgrad_model::objective::read_f32s;
 use tailgrad_model::tensors_io::HostTensor;
@@ -17,16 +18,22 @@ impl Session<'_> {
         self.logs.events.is_some() && every > 0 && (self.pos.epoch + 1) % every == 0
     }
 
-    pub(super) fn histograms(&mut self, grads: &burn::tensor::Gradients) -> anyhow::Result<()> {
+    /// Histograms of each layer's weights and gradient (before the step's update), timed as
+    /// logging and left out of the step clock.
+    pub(super) fn histograms(&mut self, layers: Vec<(Tensor<2>, Option<Tensor<2>>)>) -> anyhow::Result<()> {
+        let started = Instant::now();
         let step = self.pos.step + 1;
-        let Some(events) = self.logs.events.as_mut() else { return Ok(()) };
-        for (l, layer) in self.model.layers.iter().enumerate() {
-            let w = layer.weight.val();
-            events.histogram(step, &format!("weights/layer{l}"), &read_f32s(w.clone().inner()), 60)?;
-            if let Some(g) = w.grad(grads) {
-                events.histogram(step, &format!("gradients/layer{l}"), &read_f32s(g), 60)?;
+        if let Some(events) = self.logs.events.as_mut() {
+            for (l, (w, g)) in layers.into_iter().enumerate() {
+                events.histogram(step, &format!("weights/layer{l}"), &read_f32s(w), 60)?;
+                if let Some(g) = g {
+                    events.histogram(step, &format!("gradients/layer{l}"), &read_f32s(g), 60)?;
+                }
             }
         }
+        let spent = started.elapsed().as_secs_f64();
+        self.time.logging_s += spent;
+        self.clock.exclude(spent);
         Ok(())
     }
 
@@ -84,7 +91,7 @@ impl Session<'_> {
     pub(super) fn diagnose(&mut self) -> anyhow::Result<()> {
         let Some(x) = self.diagnostic_x.clone() else { return Ok(()) };
         let started = Instant::now();
-        let layers = diagnostics::measure(&self.model, &self.data.model_spec, x);
+        let layers = diagnostics::measure(&self.model, &self.model_spec, x);
         let epoch = self.pos.step as f64 / self.steps_per_epoch as f64;
         let rows: Vec<DiagnosticsRow> = layers.iter().map(|d| DiagnosticsRow::new(self.pos.step, epoch, d)).collect();
         if let Some(log) = self.logs.diagnostics.as_mut() {
@@ -95,7 +102,7 @@ impl Session<'_> {
             let refs: Vec<(&str, f64)> = scalars.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             events.scalars(self.pos.step, &refs)?;
         }
-        let hidden_widths = &self.data.model_spec.hidden;
+        let hidden_widths = &self.model_spec.hidden;
         if let Some(s) = tailgrad_rundir::diagnostics::overall_saturation(&layers, hidden_widths) {
             self.pos.collapse.saturation(&self.spec.train.collapse, self.pos.epoch, s);
         }

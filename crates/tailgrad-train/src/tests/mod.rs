@@ -348,3 +348,5 @@ fn wgpu_agrees_with_the_cpu_backend() {
         assert_eq!(read_f32s(x_cpu), read_f32s(x_gpu), "batch {b}");
     }
 }
+
+mod population;

@@ -1,0 +1,128 @@
+//! Population training against the same runs trained alone.
+
+use super::{options, run, small_spec};
+use crate::checkpoint;
+use crate::population::{Member, population_key, train_population};
+use crate::{RunEnd, RunSpec, Status, StopFlag};
+use burn::tensor::Device;
+use std::path::{Path, PathBuf};
+use tailgrad_rundir::{diagnostics as diag_file, metrics, steps};
+
+/// Three members that differ in init law, scale and seed (two share a seed, so a data order).
+fn members(extra: &[&str]) -> Vec<RunSpec> {
+    let laws = [("1.5", "1.0", "1"), ("2.0", "0.5", "2"), ("1.0", "2.5", "1")];
+    laws.iter()
+        .enumerate()
+        .map(|(k, (alpha, sigma, seed))| {
+            let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            args.push(format!("model.init={{ law = \"stable\", alpha = {alpha}, sigma_w = {sigma} }}"));
+            args.push(format!("seed={seed}"));
+            args.push(format!("name=\"m{k}\""));
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            small_spec(&refs)
+        })
+        .collect()
+}
+
+fn train_together(specs: &[RunSpec], root: &Path, resume: bool, stop: StopFlag) -> Vec<RunEnd> {
+    let members: Vec<Member> = specs.iter().map(|s| Member { spec: s.clone(), run_dir: root.join(&s.name), resume }).collect();
+    train_population(&members, &Device::flex(), stop).unwrap().into_iter().map(|e| e.unwrap()).collect()
+}
+
+/// Everything a run writes but its timings: metrics rows, every step's loss and accuracy, the
+/// diagnostics, and the final weights (and momentum) to the bit.
+fn assert_same_run(alone: &Path, member: &Path) {
+    let strip = |p: &Path| -> Vec<_> {
+        metrics::read_rows(p).unwrap().into_iter().map(|r| (r.step, r.train_loss, r.train_acc, r.test_loss, r.test_acc, r.lr)).collect()
+    };
+    assert_eq!(strip(alone), strip(member), "{}", member.display());
+    assert_eq!(steps::read_rows(alone).unwrap(), steps::read_rows(member).unwrap(), "{}", member.display());
+    assert_eq!(diag_file::read_rows(alone).unwrap(), diag_file::read_rows(member).unwrap(), "{}", member.display());
+    let weights = |p: &Path| checkpoint::latest_valid(p, |w| panic!("{w}")).expect("a checkpoint").0;
+    let (a, b) = (weights(alone), weights(member));
+    assert_eq!(a.iter().map(|t| &t.name).collect::<Vec<_>>(), b.iter().map(|t| &t.name).collect::<Vec<_>>());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.values == y.values, "{}: {} differs from the run alone", member.display(), x.name);
+    }
+}
+
+fn dirs(root: &Path, specs: &[RunSpec]) -> Vec<PathBuf> {
+    specs.iter().map(|s| root.join(&s.name)).collect()
+}
+
+#[test]
+fn a_population_member_trains_exactly_as_it_would_alone() {
+    // Momentum and biases, so that the stacked optimizer state and bias gradients are exercised.
+    let specs = members(&["train.momentum=0.9", "train.eval_every_steps=10", "model.bias=true"]);
+    let (alone, together) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
+    for (spec, dir) in specs.iter().zip(dirs(alone.path(), &specs)) {
+        run(spec, &dir, false);
+    }
+    let ends = train_together(&specs, together.path(), false, StopFlag::never());
+    for (end, (a, b)) in ends.iter().zip(dirs(alone.path(), &specs).iter().zip(dirs(together.path(), &specs))) {
+        let RunEnd::Completed(s) = end else { panic!("stopped") };
+        assert_eq!(s.status, Status::Finished);
+        assert_eq!(s.steps, 40);
+        assert!(s.backend.contains("population of 3"), "{}", s.backend);
+        assert_same_run(a, &b);
+    }
+}
+
+#[test]
+fn a_diverging_member_ends_alone_and_the_others_train_on() {
+    // An output layer a million times too large: the first loss is far beyond `max_loss`.
+    let mut specs = members(&["train.eval_every_steps=10"]);
+    specs[1] = small_spec(&["train.eval_every_steps=10", "seed=2", "name=\"m1\"", "model.init={ law = \"stable\", alpha = 2.0, sigma_w = 1e6 }"]);
+    let (alone, together) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
+    let ends = train_together(&specs, together.path(), false, StopFlag::never());
+    let statuses: Vec<Status> = ends.iter().map(|e| match e { RunEnd::Completed(s) => s.status, RunEnd::Stopped { .. } => panic!("stopped") }).collect();
+    assert_eq!(statuses, [Status::Finished, Status::Diverged, Status::Finished]);
+    let RunEnd::Completed(diverged) = &ends[1] else { unreachable!() };
+    assert_eq!(diverged.diverged_at_step, Some(1));
+    for k in [0, 2] {
+        let dir = alone.path().join(&specs[k].name);
+        run(&specs[k], &dir, false);
+        assert_same_run(&dir, &together.path().join(&specs[k].name));
+    }
+}
+
+#[test]
+fn a_stopped_population_resumes_to_the_uninterrupted_result() {
+    let specs = members(&["train.momentum=0.9", "train.eval_every_steps=10"]);
+    let (whole, parts) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
+    train_together(&specs, whole.path(), false, StopFlag::never());
+    // A stop requested before the first step: every member checkpoints after step 1 and stops.
+    let flag = StopFlag::never();
+    flag.request();
+    for end in train_together(&specs, parts.path(), false, flag) {
+        assert!(matches!(end, RunEnd::Stopped { step: 1 }), "{end:?}");
+    }
+    // One member is resumed alone to the end first; the population then resumes the other two
+    // from step 1 and reports the finished one as done.
+    let (first, first_dir) = (&specs[0], parts.path().join(&specs[0].name));
+    crate::train(first, &first_dir, options(true)).unwrap();
+    let ends = train_together(&specs, parts.path(), true, StopFlag::never());
+    assert!(ends.iter().all(|e| matches!(e, RunEnd::Completed(s) if s.status == Status::Finished && s.steps == 40)), "{ends:?}");
+    for (a, b) in dirs(whole.path(), &specs).iter().zip(dirs(parts.path(), &specs)) {
+        assert_same_run(a, &b);
+    }
+}
+
+#[test]
+fn only_runs_that_differ_in_seed_and_init_law_share_a_population() {
+    let specs = members(&[]);
+    let key = population_key(&specs[0]);
+    assert!(key.is_some());
+    assert!(specs.iter().all(|s| population_key(s) == key));
+    assert_ne!(population_key(&small_spec(&["train.lr=0.1"])), key, "a different learning rate");
+    assert_ne!(population_key(&small_spec(&["model.hidden=[32, 16]"])), key, "a different architecture");
+    // With a validation split the data depend on the seed: equal seeds only.
+    let (a, b) = (small_spec(&["data.validation=50", "seed=1"]), small_spec(&["data.validation=50", "seed=2"]));
+    assert_ne!(population_key(&a), population_key(&b));
+    let mixed = [specs[0].clone(), small_spec(&["train.lr=0.1", "name=\"other\""])];
+    let tmp = tailgrad_testkit::TempDir::new();
+    let members: Vec<Member> = mixed.iter().map(|s| Member { spec: s.clone(), run_dir: tmp.path().join(&s.name), resume: false }).collect();
+    let e = train_population(&members, &Device::flex(), StopFlag::never()).unwrap_err().to_string();
+    assert!(e.contains("m0 and other differ"), "{e}");
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "a refused population writes nothing");
+}
