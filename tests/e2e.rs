@@ -331,6 +331,57 @@ fn slurm_array_script_runs_grid_points_and_report_merges_partial_results() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--task 4: the study has 4 grid points"));
 }
 
+/// A study trained as one population of 4 runs in one process: killed mid-way, resumed, and
+/// equal, row for row, to the same runs trained alone; `--emit --population 2` packs two runs
+/// per array task.
+#[test]
+fn a_population_study_resumes_after_a_kill_and_equals_the_runs_trained_alone() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tailgrad_testkit::TempDir::new();
+    let mut args = small_study_args("pop");
+    args.extend(["--set", "run.train.epochs=6", "--set", "run.model.width=256"].map(String::from));
+    let (alone, together) = (tmp.path().join("alone"), tmp.path().join("together"));
+    ok(tailgrad().arg("compare").args(&args).args(["--population", "1", "--runs-dir"]).arg(&alone).output().unwrap());
+    let study = together.join("pop");
+    let mut child = tailgrad().arg("compare").args(&args).args(["--population", "4", "--runs-dir"]).arg(&together).process_group(0).spawn().unwrap();
+    let started = Instant::now();
+    // Kill the study once a member has checkpointed epoch 2 (20 steps per epoch).
+    while !study.join("a2_s1/seed0/checkpoints/step-00000040.safetensors").exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the study ended before it could be killed");
+        assert!(started.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let killed = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status().unwrap();
+    assert!(killed.success());
+    child.wait().unwrap();
+    let cells = ["a1.5_s0.5", "a2_s0.5", "a1.5_s1", "a2_s1"];
+    assert!(cells.iter().all(|c| !study.join(c).join("seed0/summary.json").exists()), "the kill came after the study finished");
+    let out = ok(tailgrad().arg("compare").args(&args).args(["--population", "4", "--runs-dir"]).arg(&together).output().unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("population of 4"), "{stderr}");
+    for cell in cells {
+        let (a, b) = (alone.join("pop").join(cell).join("seed0"), study.join(cell).join("seed0"));
+        let rows_b = comparable(&b.join("metrics.csv"));
+        assert_eq!(rows_b.len(), 7, "{cell}: step 0 and six epochs, none lost or repeated");
+        assert_eq!(comparable(&a.join("metrics.csv")), rows_b, "{cell}: the population's run must equal the run alone");
+        let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(b.join("summary.json")).unwrap()).unwrap();
+        assert!(summary["backend"].as_str().unwrap().contains("population of 4"), "{summary}");
+    }
+    assert!(study.join("report/table.csv").is_file());
+
+    // Cluster arrays: two runs per task.
+    let packed = tmp.path().join("packed");
+    ok(tailgrad().arg("compare").args(&args).args(["--emit", "slurm", "--population", "2", "--runs-dir"]).arg(&packed).output().unwrap());
+    let script = packed.join("pop/sweep.slurm");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("#SBATCH --array=0-1\n") && text.contains("--population 2"), "{text}");
+    let out = Command::new("bash").arg(&script).env("SLURM_ARRAY_TASK_ID", "1").env("TAILGRAD_DATA", repo().join("datasets")).output().unwrap();
+    assert!(out.status.success(), "task 1: {}", String::from_utf8_lossy(&out.stderr));
+    // Grid order is sigma_w-major: task 1 = the two alphas at sigma_w = 1.
+    let trained: Vec<&str> = cells.iter().copied().filter(|c| packed.join("pop").join(c).join("seed0/summary.json").exists()).collect();
+    assert_eq!(trained, ["a1.5_s1", "a2_s1"]);
+}
+
 #[test]
 fn criticality_maps_random_nets_and_compares_with_mean_field() {
     let tmp = tailgrad_testkit::TempDir::new();

@@ -40,6 +40,8 @@ pub struct Options {
     pub max_array_size: usize,
     /// Wall time per task, `HH:MM:SS`.
     pub time_limit: Option<String>,
+    /// Runs per task (1: one grid point per task; more: a population per task).
+    pub population: usize,
 }
 
 /// A script written, and how many array tasks it holds.
@@ -83,16 +85,16 @@ pub fn write(scheduler: Scheduler, name: &str, study_dir: &Path, runs_dir: &Path
         };
         let text = format!(
             "#!/bin/bash\n\
-             # {scheduler:?} job array for the tailgrad study `{name}`: grid points {offset}..{last} of {points}.\n\
+             # {scheduler:?} job array for the tailgrad study `{name}`: tasks {offset}..{last} of {points}.\n\
              # Submit: {submit} {script}\n\
-             # Each task trains one run directory (resumable; finished runs are reused); when all are done:\n\
+             # {each} (resumable; finished runs are reused); when all are done:\n\
              #   tailgrad report {study}\n\
              {header}\
              set -u\n\
              cd {cwd}\n\
              task=$(( {offset} + {index_var} ))\n\
              # The scheduler's warning reaches tailgrad, which checkpoints and exits with status 4.\n\
-             {exe} compare {study}/study.toml --runs-dir {runs} --task \"$task\" &\n\
+             {exe} compare {study}/study.toml --runs-dir {runs} --task \"$task\"{packing} &\n\
              pid=$!\n\
              trap 'kill -{signal} \"$pid\" 2>/dev/null' {signal}\n\
              while :; do\n\
@@ -104,6 +106,12 @@ pub fn write(scheduler: Scheduler, name: &str, study_dir: &Path, runs_dir: &Path
              fi\n\
              exit \"$status\"\n",
             last = offset + tasks - 1,
+            each = if options.population > 1 {
+                format!("Each task trains up to {} runs as one population", options.population)
+            } else {
+                "Each task trains one run directory".to_string()
+            },
+            packing = if options.population > 1 { format!(" --population {}", options.population) } else { String::new() },
             submit = scheduler.submit_command(),
             script = quote(&path),
             study = quote(&study_dir),

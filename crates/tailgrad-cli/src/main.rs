@@ -6,6 +6,7 @@ mod emit;
 mod export_cmd;
 mod grid;
 mod init_stats;
+mod populations;
 mod probe_cmd;
 mod probe_figures;
 mod study;
@@ -110,9 +111,11 @@ struct TrainArgs {
     /// A run config (TOML). See README.md for every key.
     config: Option<PathBuf>,
     /// Continue the run in this directory from its newest checkpoint (only --backend,
-    /// --data-dir and --console may differ from the run's spec.toml).
-    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
-    resume: Option<PathBuf>,
+    /// --data-dir and --console may differ from the run's spec.toml). Several directories of
+    /// runs that differ only in seed and init law continue as one population (one batched
+    /// computation; see `compare --population`).
+    #[arg(long, value_name = "RUN_DIR", num_args = 1.., conflicts_with = "config")]
+    resume: Vec<PathBuf>,
     /// The run's name (its directory under --runs-dir); default: the config file's name.
     #[arg(long)]
     name: Option<String>,
@@ -129,6 +132,13 @@ struct CompareArgs {
     /// core on the CPU backend (burn's CPU backend keeps about one core busy per run), one on a GPU.
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
+    /// Train up to P runs that share architecture, data and schedule (they differ in seed and
+    /// init law) as one population: one process, one batched computation, each run with its own
+    /// run directory, logs, checkpoints and outcome. 1: every run alone. Default: the whole
+    /// grid on a GPU; 1 on the CPU backend, where populations measured slower than one process
+    /// per core (BENCHMARKS.md). With --emit: P runs per array task.
+    #[arg(long, value_name = "P")]
+    population: Option<usize>,
     /// Write a cluster job-array script instead of training: `slurm` (STUDY_DIR/sweep.slurm) or
     /// `pbs` (STUDY_DIR/sweep.pbs).
     #[arg(long, value_name = "slurm|pbs")]

@@ -5,7 +5,7 @@
 use crate::CompareArgs;
 use crate::grid::{Point, StudyFile};
 use crate::train_cmd::{self, busy, exit_code};
-use crate::{data_cmd, emit, workers};
+use crate::{data_cmd, emit, populations, workers};
 use anyhow::{Context, bail};
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use std::time::Instant;
 use tailgrad_report::{HeatPanel, group_runs, learning_curves, paired_differences, summary_table, write_collapsed, write_paired, write_tables};
 use tailgrad_rundir::tensorboard::{EventWriter, HParam};
 use tailgrad_rundir::Summary;
-use tailgrad_train::{RunEnd, StopFlag};
+use tailgrad_train::{Member, RunEnd, StopFlag};
 
 pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let (study, origin) = StudyFile::load(args.study.as_deref(), &args.common.overrides("run."))?;
@@ -24,10 +24,21 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(&study_dir).with_context(|| format!("creating {}", study_dir.display()))?;
         Ok(tailgrad_rundir::io::write_atomically(&study_dir.join("study.toml"), toml::to_string(&study)?.as_bytes())?)
     };
+    let all: Vec<&Point> = points.iter().collect();
+    if args.population == Some(0) {
+        bail!("--population 0: give the number of runs per population (1: every run alone)");
+    }
     if let Some(scheduler) = args.emit {
         write_study()?;
-        let options = emit::Options { parallelism: args.array_parallelism, max_array_size: args.max_array_size, time_limit: args.time_limit.clone() };
-        for script in emit::write(scheduler, &study.study.name, &study_dir, &args.common.runs_dir, points.len(), &options)? {
+        let population = args.population.unwrap_or(1);
+        let options = emit::Options {
+            parallelism: args.array_parallelism,
+            max_array_size: args.max_array_size,
+            time_limit: args.time_limit.clone(),
+            population,
+        };
+        let tasks = populations::tasks(&all, population).len();
+        for script in emit::write(scheduler, &study.study.name, &study_dir, &args.common.runs_dir, tasks, &options)? {
             eprintln!("wrote {} ({} array tasks); submit it with `{} {}`", script.path.display(), script.tasks, scheduler.submit_command(), script.path.display());
         }
         eprintln!("when the tasks are done: tailgrad report {}", study_dir.display());
@@ -35,9 +46,13 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     data_cmd::ensure(&points[0].spec.data, args.common.no_download)?;
     if let Some(k) = args.task {
-        let p = points.get(k).with_context(|| format!("--task {k}: the study has {} grid points (0..{})", points.len(), points.len()))?;
+        // Array task K: grid point K, or with --population P the K-th population of P runs.
+        let population = args.population.unwrap_or(1);
+        let tasks = populations::tasks(&all, population);
+        let what = if population > 1 { format!("tasks of up to {population} runs") } else { "grid points".to_string() };
+        let task = tasks.get(k).with_context(|| format!("--task {k}: the study has {} {what} (0..{})", tasks.len(), tasks.len()))?;
         write_study()?;
-        return train_task(p);
+        return train_task(task);
     }
     check_consistent(&points, &origin)?;
     let existed = study_dir.exists();
@@ -73,17 +88,23 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let trained = todo.len();
-    let jobs = args.jobs.unwrap_or_else(|| workers::default_jobs(points[0].spec.backend)).min(todo.len()).max(1);
+    let population = args.population.unwrap_or_else(|| populations::default_size(points[0].spec.backend));
+    let tasks = populations::tasks(&todo, population);
+    let jobs = args.jobs.unwrap_or_else(|| workers::default_jobs(points[0].spec.backend)).min(tasks.len()).max(1);
     if jobs > 1 {
-        workers::run_all(&todo, jobs)?;
+        workers::run_all(&tasks, jobs)?;
     } else {
         let stop = StopFlag::on_signals()?;
-        for (i, p) in todo.iter().enumerate() {
-            match train_cmd::run(&p.spec, &p.dir, p.dir.join("spec.toml").exists(), stop.clone()) {
-                Ok(RunEnd::Completed(s)) => eprintln!("[{}/{}] {}: {}", i + 1, todo.len(), p.spec.name, workers::outcome(&s)),
-                Ok(RunEnd::Stopped { .. }) => return Ok(ExitCode::from(tailgrad_train::EXIT_STOPPED)),
-                Err(e) if busy(&e) => eprintln!("[{}/{}] {}: skipped, {e:#}", i + 1, todo.len(), p.spec.name),
-                Err(e) => return Err(e),
+        let mut done = 0;
+        for task in &tasks {
+            for (p, end) in task.iter().zip(train_together(task, stop.clone())?) {
+                done += 1;
+                match end {
+                    Ok(RunEnd::Completed(s)) => eprintln!("[{done}/{}] {}: {}", todo.len(), p.spec.name, workers::outcome(&s)),
+                    Ok(RunEnd::Stopped { .. }) => return Ok(ExitCode::from(tailgrad_train::EXIT_STOPPED)),
+                    Err(e) if busy(&e) => eprintln!("[{done}/{}] {}: skipped, {e:#}", todo.len(), p.spec.name),
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
@@ -92,18 +113,46 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One grid point, as an array task runs it: trained, resumed, or reused when done.
-fn train_task(p: &Point) -> anyhow::Result<ExitCode> {
-    if let Ok(s) = Summary::read(&p.dir) {
-        eprintln!("{}: done before ({}), reused", p.spec.name, s.status.outcome());
+/// The runs of a task trained (or resumed) in this process: alone, or as one population.
+fn train_together(task: &[&Point], stop: StopFlag) -> anyhow::Result<Vec<anyhow::Result<RunEnd>>> {
+    Ok(match task {
+        [p] => vec![train_cmd::run(&p.spec, &p.dir, p.dir.join("spec.toml").exists(), stop)],
+        _ => {
+            let members: Vec<Member> = task.iter().map(|p| Member { spec: p.spec.clone(), run_dir: p.dir.clone(), resume: p.dir.join("spec.toml").exists() }).collect();
+            train_cmd::run_population(&members, stop)?
+        }
+    })
+}
+
+/// An array task: its runs trained, resumed, or reused when done. Exit status: 4 when stopped
+/// (the script requeues the task), 3 when a run alone diverged, else 0; an error fails the task.
+fn train_task(task: &[&Point]) -> anyhow::Result<ExitCode> {
+    let todo: Vec<&Point> = task
+        .iter()
+        .copied()
+        .filter(|p| match Summary::read(&p.dir) {
+            Ok(s) => {
+                eprintln!("{}: done before ({}), reused", p.spec.name, s.status.outcome());
+                false
+            }
+            Err(_) => true,
+        })
+        .collect();
+    if todo.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let stop = StopFlag::on_signals()?;
-    let end = train_cmd::run(&p.spec, &p.dir, p.dir.join("spec.toml").exists(), stop)?;
-    if let RunEnd::Completed(s) = &end {
-        eprintln!("{}: {}", p.spec.name, workers::outcome(s));
+    let ends = train_together(&todo, StopFlag::on_signals()?)?;
+    let mut status = ExitCode::SUCCESS;
+    for (p, end) in todo.iter().zip(ends) {
+        let end = end.with_context(|| format!("training {}", p.spec.name))?;
+        if let RunEnd::Completed(s) = &end {
+            eprintln!("{}: {}", p.spec.name, workers::outcome(s));
+        }
+        if matches!(end, RunEnd::Stopped { .. }) || todo.len() == 1 {
+            status = exit_code(&end);
+        }
     }
-    Ok(exit_code(&end))
+    Ok(status)
 }
 
 /// Runs trained earlier must have been trained with the config the study gives now.

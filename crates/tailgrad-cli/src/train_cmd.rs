@@ -2,11 +2,11 @@
 
 use crate::{TrainArgs, data_cmd};
 use anyhow::{Context, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tailgrad_backend::select;
 use tailgrad_rundir::{RunDirError, Status};
-use tailgrad_train::{EXIT_STOPPED, RunEnd, RunSpec, StopFlag, TrainOptions};
+use tailgrad_train::{EXIT_STOPPED, Member, RunEnd, RunSpec, StopFlag, TrainOptions};
 
 /// Exit status of a run stopped by the divergence guard.
 pub const EXIT_DIVERGED: u8 = 3;
@@ -23,7 +23,10 @@ const RESUMABLE_KEYS: [&str; 3] = ["backend", "data.dir", "log.console"];
 
 pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let overrides = args.common.overrides("");
-    let (spec, run_dir, resume) = match (&args.config, &args.resume) {
+    if args.resume.len() > 1 {
+        return resume_population(&args.resume, &overrides, args.common.no_download);
+    }
+    let (spec, run_dir, resume) = match (&args.config, args.resume.first()) {
         (_, Some(dir)) => (resumed_spec(dir, &overrides)?, dir.clone(), true),
         (Some(config), None) => {
             let mut spec = RunSpec::from_file(config, &overrides)?;
@@ -37,10 +40,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give a config file (e.g. experiments/mnist_single_run.toml) or --resume RUN_DIR"),
     };
     data_cmd::ensure(&spec.data, args.common.no_download)?;
-    let stop = StopFlag::on_signals().context("installing signal handlers")?;
-    if let Some(parent) = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse().ok()) {
-        stop.watch_parent(parent);
-    }
+    let stop = stop_flag()?;
     let end = match run(&spec, &run_dir, resume, stop) {
         Ok(end) => end,
         Err(e) if busy(&e) => {
@@ -55,6 +55,48 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(exit_code(&end))
+}
+
+/// Stop on SIGINT/SIGTERM, and, in a `compare` worker, when the study process goes away.
+fn stop_flag() -> anyhow::Result<StopFlag> {
+    let stop = StopFlag::on_signals().context("installing signal handlers")?;
+    if let Some(parent) = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse().ok()) {
+        stop.watch_parent(parent);
+    }
+    Ok(stop)
+}
+
+/// `train --resume DIR DIR ...`: continue the runs as one population (fresh ones, whose
+/// directory holds only spec.toml, start from step 0). Exit status: 0 when every run is over,
+/// 4 when they stopped on request, 1 when a run failed (each failure is printed).
+fn resume_population(dirs: &[PathBuf], overrides: &[String], no_download: bool) -> anyhow::Result<ExitCode> {
+    let specs = dirs.iter().map(|d| resumed_spec(d, overrides)).collect::<anyhow::Result<Vec<_>>>()?;
+    data_cmd::ensure(&specs[0].data, no_download)?;
+    let members: Vec<Member> = specs.into_iter().zip(dirs).map(|(spec, dir)| Member { spec, run_dir: dir.clone(), resume: true }).collect();
+    let ends = run_population(&members, stop_flag()?)?;
+    let mut status = ExitCode::SUCCESS;
+    for (m, end) in members.iter().zip(ends) {
+        match end {
+            Ok(RunEnd::Stopped { .. }) => status = ExitCode::from(EXIT_STOPPED),
+            Ok(RunEnd::Completed(_)) => {}
+            Err(e) => {
+                eprintln!("{}: error: {e:#}", m.spec.name);
+                status = ExitCode::FAILURE;
+            }
+        }
+    }
+    Ok(status)
+}
+
+/// Train (or resume) `members` as one population on the backend the first names.
+pub fn run_population(members: &[Member], stop: StopFlag) -> anyhow::Result<Vec<anyhow::Result<RunEnd>>> {
+    let selected = select(members[0].spec.backend)?;
+    if let Some(notice) = &selected.notice {
+        eprintln!("{notice}");
+    }
+    let names: Vec<&str> = members.iter().map(|m| m.spec.name.as_str()).collect();
+    eprintln!("population of {}: {} ({})", members.len(), selected.description, names.join(", "));
+    tailgrad_train::train_population(members, &selected.device, stop)
 }
 
 /// The exit status of a session: 0 for a run that trained to the end (finished or collapsed:

@@ -1,6 +1,7 @@
-//! Parallel local workers: each run is its own `tailgrad train --resume RUN_DIR` process (the
-//! parent writes the run's resolved `spec.toml` first; a run directory with a spec and no
-//! checkpoint starts from step 0), so runs are isolated, resumable and killable one by one.
+//! Parallel local workers: each task (a run, or a population of runs) is its own
+//! `tailgrad train --resume RUN_DIR...` process (the parent writes each run's resolved
+//! `spec.toml` first; a run directory with a spec and no checkpoint starts from step 0), so tasks
+//! are isolated, resumable and killable one by one.
 //!
 //! Workers watch their parent: when the study process dies, each checkpoints and stops instead of
 //! running on. A run directory owned by another live process (a second `tailgrad compare` on the
@@ -40,58 +41,75 @@ fn threads_per_worker(jobs: usize) -> String {
     })
 }
 
-fn spawn(p: &Point, threads: &str) -> anyhow::Result<Child> {
-    std::fs::create_dir_all(&p.dir)?;
-    let spec_file = p.dir.join("spec.toml");
-    if !spec_file.exists() {
-        tailgrad_rundir::io::write_atomically(&spec_file, p.spec.to_toml().as_bytes())?;
+/// A worker for the runs of `task`: `tailgrad train --resume DIR...` (several directories train
+/// as one population), its output in the first run's `train.log`.
+fn spawn(task: &[&Point], threads: &str) -> anyhow::Result<Child> {
+    for p in task {
+        std::fs::create_dir_all(&p.dir)?;
+        let spec_file = p.dir.join("spec.toml");
+        if !spec_file.exists() {
+            tailgrad_rundir::io::write_atomically(&spec_file, p.spec.to_toml().as_bytes())?;
+        }
     }
-    let log_path = p.dir.join("train.log");
+    let log_path = log_of(task);
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).with_context(|| format!("opening {}", log_path.display()))?;
     let exe = std::env::current_exe().context("finding the tailgrad executable")?;
     Command::new(exe)
         .args(["train", "--resume"])
-        .arg(&p.dir)
+        .args(task.iter().map(|p| &p.dir))
         .env("RAYON_NUM_THREADS", threads)
         .env(PARENT_ENV, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
-        .with_context(|| format!("starting a worker for {}", p.dir.display()))
+        .with_context(|| format!("starting a worker for {}", task[0].dir.display()))
 }
 
-/// Train `points` with up to `jobs` worker processes at once; a failed run is reported and the
-/// others carry on (collapsed and diverged runs are results, not failures).
-pub fn run_all(points: &[&Point], jobs: usize) -> anyhow::Result<()> {
+/// Where a task's worker writes its output.
+fn log_of(task: &[&Point]) -> std::path::PathBuf {
+    task[0].dir.join("train.log")
+}
+
+/// Train `tasks` (a run, or runs to train as one population) with up to `jobs` worker processes
+/// at once; a failed run is reported and the others carry on (collapsed and diverged runs are
+/// results, not failures).
+pub fn run_all(tasks: &[Vec<&Point>], jobs: usize) -> anyhow::Result<()> {
     let threads = threads_per_worker(jobs);
-    eprintln!("{} runs on {jobs} workers ({threads} CPU threads each)", points.len());
+    let total: usize = tasks.iter().map(Vec::len).sum();
+    let populations = tasks.iter().filter(|t| t.len() > 1).count();
+    let packing = if populations > 0 { format!(" ({populations} populations)") } else { String::new() };
+    eprintln!("{total} runs{packing} on {jobs} workers ({threads} CPU threads each)");
     let started = Instant::now();
-    let mut queue: VecDeque<&Point> = points.iter().copied().collect();
-    let mut running: Vec<(&Point, Child)> = Vec::new();
+    let mut queue: VecDeque<Vec<&Point>> = tasks.iter().cloned().collect();
+    let mut running: Vec<(Vec<&Point>, Child)> = Vec::new();
     let mut elsewhere: Vec<&Point> = Vec::new();
     let mut failed = Vec::new();
     let mut done = 0;
     // Wall time per finished run (with `jobs` at once, a run finishes every this many seconds).
     let report = |p: &Point, line: &str, done: usize| {
         let per_run = started.elapsed().as_secs_f64() / done.max(1) as f64;
-        let left = points.len().saturating_sub(done);
-        eprintln!("[{}/{}] {}: {line}; about {:.1} min left", done, points.len(), p.spec.name, per_run * left as f64 / 60.0);
+        let left = total.saturating_sub(done);
+        eprintln!("[{}/{}] {}: {line}; about {:.1} min left", done, total, p.spec.name, per_run * left as f64 / 60.0);
     };
     loop {
         while running.len() < jobs {
-            let Some(p) = queue.pop_front() else { break };
-            if let Ok(summary) = Summary::read(&p.dir) {
-                done += 1;
-                report(p, &format!("{} (by another process)", outcome(&summary)), done);
-                continue;
-            }
-            match RunLock::holder(&p.dir)? {
-                Some(owner) => {
+            let Some(task) = queue.pop_front() else { break };
+            let mut mine = Vec::new();
+            for p in task {
+                if let Ok(summary) = Summary::read(&p.dir) {
+                    done += 1;
+                    report(p, &format!("{} (by another process)", outcome(&summary)), done);
+                } else if let Some(owner) = RunLock::holder(&p.dir)? {
                     eprintln!("{}: being trained by process {} on {}; waiting for it", p.spec.name, owner.pid, owner.host);
                     elsewhere.push(p);
+                } else {
+                    mine.push(p);
                 }
-                None => running.push((p, spawn(p, &threads)?)),
+            }
+            if !mine.is_empty() {
+                let child = spawn(&mine, &threads)?;
+                running.push((mine, child));
             }
         }
         if running.is_empty() && queue.is_empty() && elsewhere.is_empty() {
@@ -104,20 +122,20 @@ pub fn run_all(points: &[&Point], jobs: usize) -> anyhow::Result<()> {
                 k += 1;
                 continue;
             };
-            let (p, _) = running.swap_remove(k);
-            if status.code() == Some(EXIT_BUSY as i32) {
-                elsewhere.push(p); // another process took the run between our check and the worker's
-                continue;
-            }
-            done += 1;
-            let line = match Summary::read(&p.dir) {
-                Ok(s) => outcome(&s),
-                Err(_) => {
+            let (task, _) = running.swap_remove(k);
+            let log = log_of(&task);
+            for p in task {
+                if let Ok(s) = Summary::read(&p.dir) {
+                    done += 1;
+                    report(p, &outcome(&s), done);
+                } else if status.code() == Some(EXIT_BUSY as i32) || RunLock::holder(&p.dir)?.is_some() {
+                    elsewhere.push(p); // another process took the run between our check and the worker's
+                } else {
+                    done += 1;
                     failed.push(p.dir.display().to_string());
-                    format!("FAILED ({status}); see {}", p.dir.join("train.log").display())
+                    report(p, &format!("FAILED ({status}); see {}", log.display()), done);
                 }
-            };
-            report(p, &line, done);
+            }
         }
         // Runs owned by other processes: done when their summary appears; ours again when their
         // owner let go without finishing them.
@@ -130,7 +148,7 @@ pub fn run_all(points: &[&Point], jobs: usize) -> anyhow::Result<()> {
                 report(p, &format!("{} (by another process)", outcome(&summary)), done);
             } else if RunLock::holder(&p.dir)?.is_none() {
                 elsewhere.swap_remove(k);
-                queue.push_back(p);
+                queue.push_back(vec![p]);
             } else {
                 k += 1;
             }
