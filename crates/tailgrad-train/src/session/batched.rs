@@ -9,6 +9,7 @@ use burn::tensor::{Gradients, Int, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::time::Instant;
+
 use tailgrad_data::EpochOrder;
 use tailgrad_model::StackedMlp;
 use tailgrad_model::population::{select_members, stacked_nll_sum_and_correct};
@@ -28,6 +29,7 @@ pub(crate) fn train_batched(mut sessions: Vec<Session<'_>>, stop: &StopFlag) -> 
     for s in &mut sessions {
         s.begin()?;
     }
+    sessions.iter_mut().for_each(|s| s.clock.restart());
     let mut net = StackedMlp::stack(&sessions.iter().map(|s| &s.model).collect::<Vec<_>>());
     let mut velocity = stack_velocity(&sessions);
     let mut orders: HashMap<u64, EpochOrder> = HashMap::new();
@@ -72,13 +74,15 @@ pub(crate) fn train_batched(mut sessions: Vec<Session<'_>>, stop: &StopFlag) -> 
         let losses = nll.div_scalar(b as f64);
         let grads = losses.clone().sum().backward();
         if last_of_epoch {
+            let mut spent = 0.0;
             for (p, s) in sessions.iter_mut().enumerate().filter(|(_, s)| s.histograms_due()) {
                 let layers = (0..net.weights.len()).map(|l| {
                     let g = net.weights[l].grad(&grads).map(|g| g.narrow(0, p, 1).squeeze_dim(0));
                     (net.member_layer(p, l).0, g)
                 });
-                s.histograms(layers.collect())?;
+                spent += s.histograms(layers.collect())?;
             }
+            sessions.iter_mut().for_each(|s| s.clock.exclude(spent));
         }
         step(&mut net, &mut velocity, &grads, &sessions[0], lr);
         let (losses, correct) = (losses.inner(), correct.inner());
@@ -90,28 +94,22 @@ pub(crate) fn train_batched(mut sessions: Vec<Session<'_>>, stop: &StopFlag) -> 
             continue;
         }
         // Every member reaches its boundaries at the same steps: write its network, then let it
-        // do what a session alone does there.
+        // do what a session alone does there. Each member's step clock stops here and restarts
+        // after the round, so it counts the population's steps and none of the boundary work.
+        sessions.iter_mut().for_each(|s| s.clock.close_segment());
         let mut keep = Vec::new();
         let mut ended = Vec::new();
-        let spent: Vec<f64> = (0..sessions.len())
-            .map(|p| {
-                let started = Instant::now();
-                let s = &mut sessions[p];
-                net.write_member(p, &mut s.model);
-                write_velocity(&velocity, p, s);
-                match s.after_step(last_of_epoch, stopping) {
-                    Ok(After::Continue) => keep.push(p),
-                    Ok(after) => ended.push((p, Ok(after))),
-                    Err(e) => ended.push((p, Err(e))),
-                }
-                started.elapsed().as_secs_f64()
-            })
-            .collect();
-        // A member's step clock counts the population's steps, not the other members' boundaries.
-        let total: f64 = spent.iter().sum();
         for (p, s) in sessions.iter_mut().enumerate() {
-            s.clock.exclude(total - spent[p]);
+            net.write_member(p, &mut s.model);
+            write_velocity(&velocity, p, s);
+            s.clock.restart();
+            match s.after_step(last_of_epoch, stopping) {
+                Ok(After::Continue) => keep.push(p),
+                Ok(after) => ended.push((p, Ok(after))),
+                Err(e) => ended.push((p, Err(e))),
+            }
         }
+        sessions.iter_mut().for_each(|s| s.clock.restart());
         if !ended.is_empty() {
             let mut gone = remove(&mut sessions, &mut ids, &mut net, &mut velocity, &keep);
             for (p, after) in ended {

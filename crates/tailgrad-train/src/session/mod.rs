@@ -189,7 +189,8 @@ impl<'a> Session<'a> {
                 let w = layer.weight.val();
                 (w.clone().inner(), w.grad(&grads))
             });
-            self.histograms(layers.collect())?;
+            let spent = self.histograms(layers.collect())?;
+            self.clock.exclude(spent);
         }
         self.sgd.step(&mut self.model, &grads, lr);
         self.record_step(loss.inner(), correct.inner(), b);
