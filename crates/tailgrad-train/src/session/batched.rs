@@ -9,7 +9,6 @@ use burn::tensor::{Gradients, Int, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::time::Instant;
-
 use tailgrad_data::EpochOrder;
 use tailgrad_model::StackedMlp;
 use tailgrad_model::population::{select_members, stacked_nll_sum_and_correct};

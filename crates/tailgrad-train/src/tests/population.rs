@@ -126,3 +126,28 @@ fn only_runs_that_differ_in_seed_and_init_law_share_a_population() {
     assert!(e.contains("m0 and other differ"), "{e}");
     assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "a refused population writes nothing");
 }
+
+/// wgpu (Mesa's lavapipe in CI): a population of three trained on the GPU path agrees with the
+/// same runs trained alone on the CPU backend, to the tolerance of `wgpu_agrees_with_the_cpu_backend`.
+#[test]
+fn a_population_on_wgpu_agrees_with_the_runs_alone_on_the_cpu() {
+    let gpu = tailgrad_backend::select(tailgrad_backend::BackendChoice::Wgpu).expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
+    let specs = members(&["train.max_steps=5", "train.eval_batch=2000", "log.tensorboard=false"]);
+    let (alone, together) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
+    let members: Vec<Member> = specs.iter().map(|s| Member { spec: s.clone(), run_dir: together.path().join(&s.name), resume: false }).collect();
+    let ends = train_population(&members, &gpu.device, StopFlag::never()).unwrap();
+    for ((spec, end), (a, b)) in specs.iter().zip(ends).zip(dirs(alone.path(), &specs).iter().zip(dirs(together.path(), &specs))) {
+        // The same outcome (the alpha = 1 member collapses within 5 steps on both), the same curve.
+        let on_cpu = run(spec, a, false);
+        assert!(matches!(end.unwrap(), RunEnd::Completed(s) if s.status == on_cpu.status && s.steps == 5), "{}", spec.name);
+        let (x, y) = (metrics::read_rows(a).unwrap(), metrics::read_rows(&b).unwrap());
+        assert_eq!(x.len(), 2);
+        assert_eq!(y.len(), 2);
+        for (x, y) in x.iter().zip(&y) {
+            assert!((x.test_loss - y.test_loss).abs() < 1e-4, "{}: test loss cpu {} vs wgpu {}", spec.name, x.test_loss, y.test_loss);
+            assert!((x.test_acc - y.test_acc).abs() <= 2e-4, "{}: test acc cpu {} vs wgpu {}", spec.name, x.test_acc, y.test_acc);
+        }
+        let (lx, ly) = (x[1].train_loss.unwrap(), y[1].train_loss.unwrap());
+        assert!((lx - ly).abs() < 1e-4, "{}: mean train loss over 5 steps: cpu {lx} vs wgpu {ly}", spec.name);
+    }
+}
