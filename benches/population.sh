@@ -31,10 +31,11 @@ trap 'rm -rf "$out"' EXIT
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(grep -o -w -E 'avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 [ "$backend" = wgpu ] && "$TAILGRAD_BIN" devices | head -3
 if [ "$backend" = cpu ]; then jobs=$(nproc); else jobs=1; fi
-timed() {  # label, then the command; prints and returns wall seconds
-  local start end
+timed() {  # label, then the command; prints its wall seconds
+  local label=$1 start end
+  shift
   start=$(date +%s.%N)
-  "$@" >"$out/$1.log" 2>&1 || { echo "$1 failed; its output:"; tail -20 "$out/$1.log"; exit 1; }
+  "$@" >"$out/$label.log" 2>&1 || { echo "$label failed; its output:" >&2; tail -20 "$out/$label.log" >&2; exit 1; }
   end=$(date +%s.%N)
   python3 -c "print(round($end - $start, 1))"
 }

@@ -107,6 +107,15 @@ struct StopAt {
     flag: StopFlag,
 }
 
+impl StopAt {
+    /// Training options that stop the run after step `step + 1` (the request comes before it).
+    fn options(step: u64) -> TrainOptions<'static> {
+        let flag = StopFlag::never();
+        let probe = StopAt { spec: toml::from_str("name = \"stop\"\nat_end = false").unwrap(), step, flag: flag.clone() };
+        TrainOptions { probes: vec![Box::new(probe)], stop: flag, ..options(false) }
+    }
+}
+
 impl Probe for StopAt {
     fn spec(&self) -> &ProbeSpec {
         &self.spec
@@ -129,10 +138,7 @@ fn a_stop_request_mid_epoch_checkpoints_and_the_resumed_run_replays_the_uninterr
     let spec = small_spec(&["train.momentum=0.9", "train.eval_every_steps=10"]);
     run(&spec, whole.path(), false);
     // A stop requested before step 28 (mid-epoch 1): the session ends after step 28.
-    let flag = StopFlag::never();
-    let probe = StopAt { spec: toml::from_str("name = \"stop\"\nat_end = false").unwrap(), step: 27, flag: flag.clone() };
-    let first = TrainOptions { probes: vec![Box::new(probe)], stop: flag, ..options(false) };
-    match train(&spec, parts.path(), first).unwrap() {
+    match train(&spec, parts.path(), StopAt::options(27)).unwrap() {
         RunEnd::Stopped { step } => assert_eq!(step, 28),
         RunEnd::Completed(_) => panic!("the stop request was ignored"),
     }

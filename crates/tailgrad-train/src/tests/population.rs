@@ -3,7 +3,7 @@
 use super::{options, run, small_spec};
 use crate::checkpoint;
 use crate::population::{Member, population_key, train_population};
-use crate::{RunEnd, RunSpec, Status, StopFlag};
+use crate::{RunEnd, RunSpec, Status, StopFlag, TrainOptions};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 use tailgrad_rundir::{diagnostics as diag_file, metrics, steps};
@@ -97,10 +97,12 @@ fn a_stopped_population_resumes_to_the_uninterrupted_result() {
     for end in train_together(&specs, parts.path(), false, flag) {
         assert!(matches!(end, RunEnd::Stopped { step: 1 }), "{end:?}");
     }
-    // One member is resumed alone to the end first; the population then resumes the other two
-    // from step 1 and reports the finished one as done.
-    let (first, first_dir) = (&specs[0], parts.path().join(&specs[0].name));
-    crate::train(first, &first_dir, options(true)).unwrap();
+    // Members at three positions: m0 resumed alone to the end, m1 alone to step 28 (mid-epoch 1),
+    // m2 still at step 1. The population reports m0 as done, then trains m2 from step 1 and m1
+    // from step 28, each group as its own population.
+    crate::train(&specs[0], &parts.path().join(&specs[0].name), options(true)).unwrap();
+    let options_28 = TrainOptions { resume: true, ..super::StopAt::options(27) };
+    assert!(matches!(crate::train(&specs[1], &parts.path().join(&specs[1].name), options_28).unwrap(), RunEnd::Stopped { step: 28 }));
     let ends = train_together(&specs, parts.path(), true, StopFlag::never());
     assert!(ends.iter().all(|e| matches!(e, RunEnd::Completed(s) if s.status == Status::Finished && s.steps == 40)), "{ends:?}");
     for (a, b) in dirs(whole.path(), &specs).iter().zip(dirs(parts.path(), &specs)) {
