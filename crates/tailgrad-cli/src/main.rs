@@ -1,5 +1,6 @@
 //! `tailgrad`: train Gaussian and heavy-tailed networks on real data and compare how they learn.
 
+mod allocator;
 mod criticality_cmd;
 mod data_cmd;
 mod emit;
@@ -135,8 +136,8 @@ struct CompareArgs {
     /// Train up to P runs that share architecture, data and schedule (they differ in seed and
     /// init law) as one population: one process, one batched computation, each run with its own
     /// run directory, logs, checkpoints and outcome. 1: every run alone. Default: the whole
-    /// grid on a GPU; 1 on the CPU backend, where populations measured slower than one process
-    /// per core (BENCHMARKS.md). With --emit: P runs per array task.
+    /// grid on a GPU; 1 on the CPU backend, where populations measured no faster than one
+    /// process per core (BENCHMARKS.md). With --emit: P runs per array task.
     #[arg(long, value_name = "P")]
     population: Option<usize>,
     /// Write a cluster job-array script instead of training: `slurm` (STUDY_DIR/sweep.slurm) or
@@ -248,6 +249,7 @@ enum DataCommand {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train_cmd::train(args),

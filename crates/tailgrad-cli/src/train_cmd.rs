@@ -96,7 +96,7 @@ pub fn run_population(members: &[Member], stop: StopFlag) -> anyhow::Result<Vec<
     }
     let names: Vec<&str> = members.iter().map(|m| m.spec.name.as_str()).collect();
     eprintln!("population of {}: {} ({})", members.len(), selected.description, names.join(", "));
-    tailgrad_train::train_population(members, &selected.device, stop)
+    tailgrad_train::train_population(members, &selected.device, &selected.description, stop)
 }
 
 /// The exit status of a session: 0 for a run that trained to the end (finished or collapsed:

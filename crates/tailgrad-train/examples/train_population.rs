@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
     }
     assert!(members.iter().all(|m| population_key(&m.spec) == population_key(&members[0].spec)));
     let device = Device::flex(); // the CPU; `tailgrad_backend::select` picks a GPU when there is one
-    for (member, end) in members.iter().zip(train_population(&members, &device, StopFlag::never())?) {
+    for (member, end) in members.iter().zip(train_population(&members, &device, "cpu: flex", StopFlag::never())?) {
         match end? {
             RunEnd::Completed(s) => println!("{}: {:?}, test accuracy {:.2}%", member.spec.name, s.status, 100.0 * s.final_test_acc),
             RunEnd::Stopped { step } => println!("{}: stopped at step {step}", member.spec.name),

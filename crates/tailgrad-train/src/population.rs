@@ -49,10 +49,10 @@ pub fn population_key(spec: &RunSpec) -> Option<String> {
     Some(shared.to_toml())
 }
 
-/// Train `members` as one population on `device` (an outcome per member, in order): a member
-/// that cannot start (a busy or non-empty directory, an unreadable checkpoint) gets its error
-/// and the others train.
-pub fn train_population(members: &[Member], device: &Device, stop: StopFlag) -> anyhow::Result<Vec<anyhow::Result<RunEnd>>> {
+/// Train `members` as one population on `device` (`description` names it in each summary; an
+/// outcome per member, in order): a member that cannot start (a busy or non-empty directory, an
+/// unreadable checkpoint) gets its error and the others train.
+pub fn train_population(members: &[Member], device: &Device, description: &str, stop: StopFlag) -> anyhow::Result<Vec<anyhow::Result<RunEnd>>> {
     let Some(first) = members.first() else { return Ok(Vec::new()) };
     let key = population_key(&first.spec);
     if key.is_none() {
@@ -106,7 +106,7 @@ pub fn train_population(members: &[Member], device: &Device, stop: StopFlag) -> 
             let m = &members[k];
             let options = TrainOptions {
                 device,
-                description: format!("{device:?}, population of {}", members.len()),
+                description: format!("{description}, population of {}", members.len()),
                 resume: m.resume,
                 probes: Vec::new(),
                 stop: stop.clone(),

@@ -26,7 +26,7 @@ fn members(extra: &[&str]) -> Vec<RunSpec> {
 
 fn train_together(specs: &[RunSpec], root: &Path, resume: bool, stop: StopFlag) -> Vec<RunEnd> {
     let members: Vec<Member> = specs.iter().map(|s| Member { spec: s.clone(), run_dir: root.join(&s.name), resume }).collect();
-    train_population(&members, &Device::flex(), stop).unwrap().into_iter().map(|e| e.unwrap()).collect()
+    train_population(&members, &Device::flex(), "cpu: flex", stop).unwrap().into_iter().map(|e| e.unwrap()).collect()
 }
 
 /// Everything a run writes but its timings: metrics rows, every step's loss and accuracy, the
@@ -124,7 +124,7 @@ fn only_runs_that_differ_in_seed_and_init_law_share_a_population() {
     let mixed = [specs[0].clone(), small_spec(&["train.lr=0.1", "name=\"other\""])];
     let tmp = tailgrad_testkit::TempDir::new();
     let members: Vec<Member> = mixed.iter().map(|s| Member { spec: s.clone(), run_dir: tmp.path().join(&s.name), resume: false }).collect();
-    let e = train_population(&members, &Device::flex(), StopFlag::never()).unwrap_err().to_string();
+    let e = train_population(&members, &Device::flex(), "cpu: flex", StopFlag::never()).unwrap_err().to_string();
     assert!(e.contains("m0 and other differ"), "{e}");
     assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "a refused population writes nothing");
 }
@@ -137,7 +137,7 @@ fn a_population_on_wgpu_agrees_with_the_runs_alone_on_the_cpu() {
     let specs = members(&["train.max_steps=5", "train.eval_batch=2000", "log.tensorboard=false"]);
     let (alone, together) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
     let members: Vec<Member> = specs.iter().map(|s| Member { spec: s.clone(), run_dir: together.path().join(&s.name), resume: false }).collect();
-    let ends = train_population(&members, &gpu.device, StopFlag::never()).unwrap();
+    let ends = train_population(&members, &gpu.device, &gpu.description, StopFlag::never()).unwrap();
     for ((spec, end), (a, b)) in specs.iter().zip(ends).zip(dirs(alone.path(), &specs).iter().zip(dirs(together.path(), &specs))) {
         // The same outcome (the alpha = 1 member collapses within 5 steps on both), the same curve.
         let on_cpu = run(spec, a, false);
