@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 mod common;
 use common::*;
@@ -108,13 +107,8 @@ fn a_killed_run_resumes_to_the_same_curve() {
 
     let mut child = tailgrad().args(["train", cfg.to_str().unwrap(), "--name", "killed", "--runs-dir", runs_arg]).spawn().unwrap();
     let killed = runs.join("killed");
-    let started = Instant::now();
     // Wait for the checkpoint of epoch 2 (100 steps per epoch), then SIGKILL mid-way.
-    while !killed.join("checkpoints/step-00000200.safetensors").exists() {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        assert!(started.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_while_running(&mut child, || killed.join("checkpoints/step-00000200.safetensors").exists(), "the checkpoint of epoch 2");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!killed.join("summary.json").exists(), "the kill came after the run finished");
@@ -277,17 +271,10 @@ fn sweep_with_two_workers_resumes_after_being_killed() {
     let args = small_study_args("sweep2");
     let study = tmp.path().join("sweep2");
     let mut child = tailgrad().arg("sweep").args(&args).args(["-j", "2", "--runs-dir"]).arg(tmp.path()).process_group(0).spawn().unwrap();
-    let started = Instant::now();
     // Kill the whole process group (the study and its workers) once the first run has finished.
-    while !(std::fs::read_dir(&study).map_or(false, |d| d.flatten().any(|c| c.path().join("seed0/summary.json").exists()))) {
-        assert!(child.try_wait().unwrap().is_none(), "the sweep ended before it could be killed");
-        assert!(started.elapsed() < Duration::from_secs(300), "no run finished");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // `--` so that the negative number is read as a process group, not as an option.
-    let killed = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status().unwrap();
-    assert!(killed.success());
-    child.wait().unwrap();
+    let first_done = || std::fs::read_dir(&study).is_ok_and(|d| d.flatten().any(|c| c.path().join("seed0/summary.json").exists()));
+    wait_while_running(&mut child, first_done, "a finished run");
+    kill_group(&mut child);
     let finished_before = ["a1.5_s0.5", "a2_s0.5", "a1.5_s1", "a2_s1"].iter().filter(|c| study.join(c).join("seed0/summary.json").exists()).count();
     assert!((1..4).contains(&finished_before), "{finished_before} runs finished before the kill");
 
@@ -344,16 +331,9 @@ fn a_population_study_resumes_after_a_kill_and_equals_the_runs_trained_alone() {
     ok(tailgrad().arg("compare").args(&args).args(["--population", "1", "--runs-dir"]).arg(&alone).output().unwrap());
     let study = together.join("pop");
     let mut child = tailgrad().arg("compare").args(&args).args(["--population", "4", "--runs-dir"]).arg(&together).process_group(0).spawn().unwrap();
-    let started = Instant::now();
     // Kill the study once a member has checkpointed epoch 2 (20 steps per epoch).
-    while !study.join("a2_s1/seed0/checkpoints/step-00000040.safetensors").exists() {
-        assert!(child.try_wait().unwrap().is_none(), "the study ended before it could be killed");
-        assert!(started.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let killed = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status().unwrap();
-    assert!(killed.success());
-    child.wait().unwrap();
+    wait_while_running(&mut child, || study.join("a2_s1/seed0/checkpoints/step-00000040.safetensors").exists(), "a member's epoch-2 checkpoint");
+    kill_group(&mut child);
     let cells = ["a1.5_s0.5", "a2_s0.5", "a1.5_s1", "a2_s1"];
     assert!(cells.iter().all(|c| !study.join(c).join("seed0/summary.json").exists()), "the kill came after the study finished");
     let out = ok(tailgrad().arg("compare").args(&args).args(["--population", "4", "--runs-dir"]).arg(&together).output().unwrap());

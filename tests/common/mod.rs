@@ -3,7 +3,8 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 pub use tailgrad_testkit::repo_root as repo;
 
@@ -25,6 +26,25 @@ pub fn ok(out: Output) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Wait until `ready()` holds (polling every 2 ms, at most 5 minutes), failing if `child` ends
+/// first: the moment to kill it mid-way.
+pub fn wait_while_running(child: &mut Child, ready: impl Fn() -> bool, what: &str) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(child.try_wait().unwrap().is_none(), "it ended before {what}");
+        assert!(started.elapsed() < Duration::from_secs(300), "no {what} within 5 minutes");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// SIGKILL the process group `child` leads (a study and its workers), and reap it.
+pub fn kill_group(child: &mut Child) {
+    // `--` so that the negative number is read as a process group, not as an option.
+    let killed = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status().unwrap();
+    assert!(killed.success());
+    child.wait().unwrap();
 }
 
 pub fn rows(path: &Path) -> Vec<csv::StringRecord> {
