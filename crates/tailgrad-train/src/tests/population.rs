@@ -153,3 +153,32 @@ fn a_population_on_wgpu_agrees_with_the_runs_alone_on_the_cpu() {
         assert!((lx - ly).abs() < 1e-4, "{}: mean train loss over 5 steps: cpu {lx} vs wgpu {ly}", spec.name);
     }
 }
+
+#[test]
+fn a_member_that_stops_early_ends_alone_and_the_others_train_on() {
+    // The threshold lies between the members' first-epoch training losses, so that one member
+    // stops after epoch 1 and the others train their 2 epochs.
+    let probe = members(&["train.eval_every_steps=10"]);
+    let first = tailgrad_testkit::TempDir::new();
+    let losses: Vec<f64> = probe
+        .iter()
+        .zip(dirs(first.path(), &probe))
+        .map(|(spec, dir)| {
+            run(spec, &dir, false);
+            metrics::read_rows(&dir).unwrap().iter().find(|r| r.step == 20).unwrap().train_loss.unwrap()
+        })
+        .collect();
+    let lowest = losses.iter().cloned().fold(f64::INFINITY, f64::min);
+    let next = losses.iter().cloned().filter(|&l| l > lowest).fold(f64::INFINITY, f64::min);
+    let threshold = format!("train.stop_at_train_loss={}", (lowest + next) / 2.0);
+    let specs = members(&["train.eval_every_steps=10", &threshold]);
+    let (alone, together) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
+    let ends = train_together(&specs, together.path(), false, StopFlag::never());
+    let steps: Vec<u64> = ends.iter().map(|e| match e { RunEnd::Completed(s) => s.steps, RunEnd::Stopped { .. } => panic!("stopped") }).collect();
+    assert_eq!(steps.iter().filter(|&&s| s == 20).count(), 1, "one member stops after epoch 1: {steps:?} (losses {losses:?})");
+    assert_eq!(steps.iter().filter(|&&s| s == 40).count(), 2, "{steps:?}");
+    for (spec, (a, b)) in specs.iter().zip(dirs(alone.path(), &specs).iter().zip(dirs(together.path(), &specs))) {
+        run(spec, a, false);
+        assert_same_run(a, &b);
+    }
+}
