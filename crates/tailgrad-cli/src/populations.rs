@@ -3,13 +3,11 @@
 //! `--population` runs per task; each other run is a task of its own.
 
 use crate::grid::Point;
-use tailgrad_backend::BackendChoice;
 
 /// Runs per population when `--population` is not given: the whole grid on a GPU, where one
 /// batched computation replaces many small ones; 1 on the CPU backend, where one process per
 /// core measured as fast and reports each run as it ends (BENCHMARKS.md, "Population training").
-pub fn default_size(backend: BackendChoice) -> usize {
-    let on_cpu = tailgrad_backend::select(backend).is_ok_and(|s| s.backend == BackendChoice::Cpu);
+pub fn default_size(on_cpu: bool) -> usize {
     if on_cpu { 1 } else { usize::MAX }
 }
 

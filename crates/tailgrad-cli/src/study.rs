@@ -55,8 +55,12 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         return train_task(task);
     }
     check_consistent(&points, &origin)?;
+    // The backend the runs will use, chosen once here (listing wgpu adapters is not free).
+    let selected = tailgrad_backend::select(points[0].spec.backend).ok();
+    let on_cpu = selected.as_ref().is_some_and(|s| s.backend == tailgrad_backend::BackendChoice::Cpu);
+    let population = args.population.unwrap_or_else(|| populations::default_size(on_cpu));
     let existed = study_dir.exists();
-    if let Err(e) = preflight(&points, &study_dir) {
+    if let Err(e) = preflight(&points, &study_dir, selected.as_ref().map(|s| &s.device), population) {
         if !existed {
             let _ = std::fs::remove_dir_all(&study_dir);
         }
@@ -88,9 +92,8 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let trained = todo.len();
-    let population = args.population.unwrap_or_else(|| populations::default_size(points[0].spec.backend));
     let tasks = populations::tasks(&todo, population);
-    let jobs = args.jobs.unwrap_or_else(|| workers::default_jobs(points[0].spec.backend)).min(tasks.len()).max(1);
+    let jobs = args.jobs.unwrap_or_else(|| workers::default_jobs(on_cpu)).min(tasks.len()).max(1);
     if jobs > 1 {
         workers::run_all(&tasks, jobs)?;
     } else {
@@ -169,9 +172,10 @@ fn check_consistent(points: &[Point], origin: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Before the first run starts: the runs directory is writable, and there is room for the
-/// runs' checkpoints (a study that fails an hour in for a full disk has wasted the hour).
-fn preflight(points: &[Point], study_dir: &Path) -> anyhow::Result<()> {
+/// Before the first run starts: the runs directory is writable, a task (up to `population` runs
+/// in one process) fits in memory on `device`, and there is room for the runs' checkpoints (a
+/// study that fails an hour in for a full disk has wasted the hour).
+fn preflight(points: &[Point], study_dir: &Path, device: Option<&burn::tensor::Device>, population: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(study_dir).with_context(|| format!("creating {}", study_dir.display()))?;
     let probe = study_dir.join(format!(".write-test.{}", std::process::id()));
     std::fs::write(&probe, b"ok").with_context(|| format!("{} is not writable", study_dir.display()))?;
@@ -182,8 +186,9 @@ fn preflight(points: &[Point], study_dir: &Path) -> anyhow::Result<()> {
     widths.extend(&spec.model.hidden);
     widths.push(data.train.classes);
     // A model too large for memory fails here once, not in every worker.
-    if let Ok(selected) = tailgrad_backend::select(spec.backend) {
-        tailgrad_train::run::check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), 1, &selected.device)?;
+    if let Some(device) = device {
+        let members = population.min(points.len());
+        tailgrad_train::run::check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), members, device)?;
     }
     let params: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
     let copies = 1 + (spec.train.momentum > 0.0) as u64;

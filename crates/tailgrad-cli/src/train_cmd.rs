@@ -90,10 +90,7 @@ fn resume_population(dirs: &[PathBuf], overrides: &[String], no_download: bool) 
 
 /// Train (or resume) `members` as one population on the backend the first names.
 pub fn run_population(members: &[Member], stop: StopFlag) -> anyhow::Result<Vec<anyhow::Result<RunEnd>>> {
-    let selected = select(members[0].spec.backend)?;
-    if let Some(notice) = &selected.notice {
-        eprintln!("{notice}");
-    }
+    let selected = select_announced(members[0].spec.backend)?;
     let names: Vec<&str> = members.iter().map(|m| m.spec.name.as_str()).collect();
     eprintln!("population of {}: {} ({})", members.len(), selected.description, names.join(", "));
     tailgrad_train::train_population(members, &selected.device, &selected.description, stop)
@@ -107,6 +104,15 @@ pub fn exit_code(end: &RunEnd) -> ExitCode {
         RunEnd::Completed(_) => ExitCode::SUCCESS,
         RunEnd::Stopped { .. } => ExitCode::from(EXIT_STOPPED),
     }
+}
+
+/// The device `backend` names, with the fallback notice printed when `auto` found no GPU.
+fn select_announced(backend: tailgrad_backend::BackendChoice) -> anyhow::Result<tailgrad_backend::Selected> {
+    let selected = select(backend)?;
+    if let Some(notice) = &selected.notice {
+        eprintln!("{notice}");
+    }
+    Ok(selected)
 }
 
 /// Whether an error is another process owning the run directory.
@@ -154,10 +160,7 @@ fn changed_keys(a: &toml::Table, b: &toml::Table, prefix: &str) -> Vec<String> {
 
 /// Train (or resume) `spec` in `run_dir` on the backend it names, printing the backend line first.
 pub fn run(spec: &RunSpec, run_dir: &Path, resume: bool, stop: StopFlag) -> anyhow::Result<RunEnd> {
-    let selected = select(spec.backend)?;
-    if let Some(notice) = &selected.notice {
-        eprintln!("{notice}");
-    }
+    let selected = select_announced(spec.backend)?;
     eprintln!("{}: {} -> {}", spec.name, selected.description, run_dir.display());
     let probes = tailgrad_probe::build(&spec.probes)?;
     let options = TrainOptions { device: &selected.device, description: selected.description.clone(), resume, probes, stop };

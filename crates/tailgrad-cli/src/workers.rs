@@ -27,8 +27,7 @@ pub fn outcome(s: &Summary) -> String {
 /// One worker per CPU core when the runs will train on the CPU (burn's flex backend keeps about
 /// one core busy per run at these sizes: measured 117% CPU for one run on 2 cores, and 1.6x the
 /// throughput with two single-threaded runs), one when they go to a GPU.
-pub fn default_jobs(backend: tailgrad_backend::BackendChoice) -> usize {
-    let on_cpu = tailgrad_backend::select(backend).is_ok_and(|s| s.backend == tailgrad_backend::BackendChoice::Cpu);
+pub fn default_jobs(on_cpu: bool) -> usize {
     if on_cpu { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { 1 }
 }
 

@@ -39,15 +39,6 @@ impl StackedMlp {
         Self { weights, biases, activation: first.activation }
     }
 
-    /// Number of members.
-    pub fn len(&self) -> usize {
-        self.weights[0].dims()[0]
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Logits `[P, B, classes]` of the members' batches `x` of shape `[P, B, input]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let last = self.weights.len() - 1;

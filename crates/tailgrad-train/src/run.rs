@@ -152,8 +152,8 @@ pub(crate) enum Claimed {
 }
 
 impl Claim {
-    /// Lock `run_dir` for `spec`: a fresh run needs an empty directory, a resumed one that is
-    /// already over is reported as done.
+    /// Lock `run_dir`: a fresh run needs an empty directory, a resumed one that is already over
+    /// is reported as done.
     pub(crate) fn take(run_dir: &Path, resume: bool) -> anyhow::Result<Claimed> {
         if !resume {
             check_fresh(run_dir)?;

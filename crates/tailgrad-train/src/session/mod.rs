@@ -211,8 +211,13 @@ impl<'a> Session<'a> {
     /// Whether the step just taken ends at a boundary: a metrics row, a probe, a stop request,
     /// or enough pending losses to read back.
     fn boundary_due(&self, last_of_epoch: bool, stopping: bool) -> bool {
+        self.boundary(last_of_epoch, stopping).is_some()
+    }
+
+    /// What is due after the step just taken, when it ends at a boundary.
+    fn boundary(&self, last_of_epoch: bool, stopping: bool) -> Option<Due> {
         let due = self.due(last_of_epoch);
-        due.row || due.probe || stopping || self.pending.losses.len() >= self.spec.log.check_every_steps
+        (due.row || due.probe || stopping || self.pending.losses.len() >= self.spec.log.check_every_steps).then_some(due)
     }
 
     fn due(&self, last_of_epoch: bool) -> Due {
@@ -230,14 +235,11 @@ impl<'a> Session<'a> {
     /// After a step: at a boundary, read the losses back (stopping at divergence), log a metrics
     /// row, end the epoch, measure the probes due, checkpoint, and honour a stop request.
     fn after_step(&mut self, last_of_epoch: bool, stopping: bool) -> anyhow::Result<After> {
-        if !self.boundary_due(last_of_epoch, stopping) {
-            return Ok(After::Continue);
-        }
-        let row_due = self.due(last_of_epoch).row;
+        let Some(due) = self.boundary(last_of_epoch, stopping) else { return Ok(After::Continue) };
         if let Some(d) = self.read_back()? {
             return Ok(After::Diverged(d));
         }
-        if row_due {
+        if due.row {
             self.log_row()?;
         }
         if last_of_epoch {
