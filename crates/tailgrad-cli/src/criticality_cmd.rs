@@ -1,8 +1,10 @@
 //! `tailgrad criticality CONFIG`: the (alpha, sigma_w) map of signal propagation in random tanh
 //! networks: propagated-circle CV and Lyapunov exponents over an ensemble of weight draws, the
-//! representations' dimensions, and mean-field theory (Gaussian, and the heavy-tailed length map
-//! with its decoupled edge `chi_alpha = 1`, drawn as a line on the maps). Computed first
-//! ([`compute`]), then written ([`write`]).
+//! representations' dimensions, and theory: the Gaussian mean field; the authors' heavy-tailed
+//! random-matrix edge, where the layer Jacobian's effective spectral radius `r_0.99` crosses 1
+//! (`tailgrad_probe::criticality::jacobian_spectrum`; solid white line on the maps); and the
+//! decoupled closure `chi_alpha = 1` of the heavy-tailed length map (dashed red line). Computed
+//! first ([`compute`]), then written ([`write`]).
 
 use crate::CriticalityArgs;
 use anyhow::{Context, bail};
@@ -13,10 +15,10 @@ use std::process::ExitCode;
 use tailgrad_backend::{BackendChoice, select};
 use tailgrad_init::{Fan, InitSpec};
 use tailgrad_probe::criticality::{
-    Ensemble, MeanField, Representation, StableGrid, critical_sigma_w, ensemble, lyapunov, mean_field_stable_tanh, mean_field_tanh,
-    propagated_circle_cv, representation,
+    Ensemble, MeanField, Representation, SpectrumSummary, StableGrid, critical_sigma_w, ensemble, jacobian_spectrum, lyapunov,
+    mean_field_stable_tanh, mean_field_tanh, propagated_circle_cv, representation,
 };
-use tailgrad_report::{HeatPanel, heat_maps};
+use tailgrad_report::{HeatLine, HeatPanel, heat_maps};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +47,13 @@ struct CriticalitySpec {
     jacobian_inputs: usize,
     #[serde(default = "one")]
     jacobian_sigma_w: f64,
+    /// Monte Carlo draws of (h, S) for the authors' Jacobian-spectrum theory (they use 10,000).
+    #[serde(default = "ten_thousand")]
+    theory_samples: usize,
+}
+
+fn ten_thousand() -> usize {
+    10_000
 }
 
 fn five() -> usize {
@@ -70,16 +79,20 @@ struct Cell {
     /// `(1/2) ln chi` at alpha = 2).
     lyapunov_mean_field: f64,
     q_star: f64,
+    /// The authors' theory of the layer Jacobian's eigenvalue moduli at this cell.
+    spectrum: SpectrumSummary,
     representation: Option<Representation>,
 }
 
-/// Per alpha: the sigma_w where the decoupled mean field says `chi_alpha = 1`, and where the
-/// measured exponent crosses 0 (interpolated between grid columns; None: no crossing).
+/// Per alpha: the sigma_w where the measured exponent crosses 0 (interpolated between grid
+/// columns), where the authors' theory puts the edge (effective spectral radius `r_0.99` = 1),
+/// and where the decoupled closure says `chi_alpha = 1` (None: no crossing).
 #[derive(Serialize)]
 struct Edge {
     alpha: f64,
-    mean_field_sigma_w: Option<f64>,
     measured_sigma_w: Option<f64>,
+    theory_sigma_w: Option<f64>,
+    mean_field_sigma_w: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -98,8 +111,8 @@ fn load(args: &CriticalityArgs) -> anyhow::Result<(CriticalitySpec, String)> {
         tailgrad_train::spec::apply_override(&mut tree, o)?;
     }
     let spec: CriticalitySpec = tree.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("{origin}: {e}"))?;
-    if spec.angles < 3 || spec.width < 2 || spec.depth == 0 || spec.lyapunov_depth == 0 || spec.draws == 0 {
-        bail!("{origin}: need angles >= 3, width >= 2, depth >= 1, lyapunov_depth >= 1 and draws >= 1");
+    if spec.angles < 3 || spec.width < 2 || spec.depth == 0 || spec.lyapunov_depth == 0 || spec.draws == 0 || spec.theory_samples < 100 {
+        bail!("{origin}: need angles >= 3, width >= 2, depth >= 1, lyapunov_depth >= 1, draws >= 1 and theory_samples >= 100");
     }
     if let Err(problem) = tailgrad_rundir::io::check_folder_name(&spec.name) {
         bail!("{origin}: `name` {problem}");
@@ -142,28 +155,35 @@ fn compute(spec: CriticalitySpec, images: Option<&[f32]>, origin: &str) -> anyho
             let cv = ensemble(spec.draws, spec.seed, |seed| propagated_circle_cv(&init, spec.width, spec.depth, spec.angles, seed, &device));
             let lyap = ensemble(spec.draws, spec.seed, |seed| lyapunov(&init, spec.width, spec.lyapunov_depth, spec.burn_in, 1, seed));
             let theory = mean_field_stable_tanh(&grid, sigma);
+            let spectrum = jacobian_spectrum::summary(&grid, sigma, spec.theory_samples, spec.seed);
             let rep = images.map(|x| {
                 let jac = if sigma == spec.jacobian_sigma_w { spec.jacobian_inputs } else { 0 };
                 representation(&init, spec.width, spec.representation_layer, x, jac, spec.seed)
             });
             eprintln!(
-                "alpha {alpha:<5} sigma_w {sigma:<5} CV(layer {}) = {:.3} +- {:.3}  Lyapunov = {:+.3} +- {:.3} (mean field {:+.3}){}",
+                "alpha {alpha:<5} sigma_w {sigma:<5} CV(layer {}) = {:.3} +- {:.3}  Lyapunov = {:+.3} +- {:.3} (decoupled mean field {:+.3}; theory r_0.99 = {:.3}){}",
                 spec.depth,
                 cv.mean[spec.depth - 1],
                 cv.std[spec.depth - 1],
                 lyap.mean[0],
                 lyap.std[0],
                 theory.lyapunov,
+                spectrum.effective_radius,
                 rep.as_ref().map_or(String::new(), |r| format!("  ED = {:.1} (second moment {:.1})", r.ed, r.ed_second_moment))
             );
-            cells.push(Cell { alpha, sigma_w: sigma, cv, lyapunov: lyap, lyapunov_mean_field: theory.lyapunov, q_star: theory.q_star, representation: rep });
+            cells.push(Cell { alpha, sigma_w: sigma, cv, lyapunov: lyap, lyapunov_mean_field: theory.lyapunov, q_star: theory.q_star, spectrum, representation: rep });
         }
         let row: Vec<&Cell> = cells.iter().filter(|c| c.alpha == alpha).collect();
         let measured_sigma_w = row.windows(2).find(|p| p[0].lyapunov.mean[0] < 0.0 && p[1].lyapunov.mean[0] >= 0.0).map(|p| {
             let (a, b) = (p[0].lyapunov.mean[0], p[1].lyapunov.mean[0]);
             p[0].sigma_w + (p[1].sigma_w - p[0].sigma_w) * (-a) / (b - a)
         });
-        edges.push(Edge { alpha, mean_field_sigma_w: critical_sigma_w(&grid, 0.05, 5.0), measured_sigma_w });
+        edges.push(Edge {
+            alpha,
+            measured_sigma_w,
+            theory_sigma_w: jacobian_spectrum::edge(&grid, 0.05, 5.0, spec.theory_samples, spec.seed),
+            mean_field_sigma_w: critical_sigma_w(&grid, 0.05, 5.0),
+        });
     }
     let gaussian_mean_field = cells.iter().filter(|c| c.alpha == 2.0).map(|c| (mean_field_tanh(c.sigma_w), c.lyapunov.mean[0], c.lyapunov.std[0])).collect();
     Ok(Criticality { spec, cells, gaussian_mean_field, edges })
@@ -180,22 +200,29 @@ fn write(r: &Criticality, out: &Path, with_images: bool) -> anyhow::Result<Strin
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let (na, ns) = (spec.alpha.len(), spec.sigma_w.len());
     let grid = |f: &dyn Fn(&Cell) -> f64| -> Vec<Vec<Option<f64>>> { (0..na).map(|i| (0..ns).map(|j| Some(f(&r.cells[i * ns + j]))).collect()).collect() };
-    let line: Vec<(f64, f64)> =
-        r.edges.iter().enumerate().filter_map(|(i, e)| Some((column_of(e.mean_field_sigma_w?, &spec.sigma_w)?, i as f64 + 0.5))).collect();
+    let line = |edge: fn(&Edge) -> Option<f64>, rgb, dashed| HeatLine {
+        points: r.edges.iter().enumerate().filter_map(|(i, e)| Some((column_of(edge(e)?, &spec.sigma_w)?, i as f64 + 0.5))).collect(),
+        rgb,
+        dashed,
+    };
+    let lines = vec![line(|e| e.theory_sigma_w, (255, 255, 255), false), line(|e| e.mean_field_sigma_w, (230, 60, 60), true)];
     let last = spec.depth - 1;
     let mut panels = vec![
-        HeatPanel { title: format!("propagated-circle CV at layer {} ({} draws)", spec.depth, spec.draws), values: grid(&|c| c.cv.mean[last]), label: |v| format!("{v:.2}"), line: line.clone() },
-        HeatPanel { title: "largest Lyapunov exponent per layer".into(), values: grid(&|c| c.lyapunov.mean[0]), label: |v| format!("{v:+.2}"), line },
+        HeatPanel { title: format!("propagated-circle CV at layer {} ({} draws)", spec.depth, spec.draws), values: grid(&|c| c.cv.mean[last]), label: |v| format!("{v:.2}"), lines: lines.clone() },
+        HeatPanel { title: "largest Lyapunov exponent per layer".into(), values: grid(&|c| c.lyapunov.mean[0]), label: |v| format!("{v:+.2}"), lines },
     ];
     if with_images {
         let l = spec.representation_layer;
         let rep = |c: &Cell| c.representation.clone().expect("computed for every cell");
-        panels.push(HeatPanel { title: format!("ED of layer {l} (second moment, as the authors)"), values: grid(&|c| rep(c).ed_second_moment), label: |v| format!("{v:.1}"), line: vec![] });
-        panels.push(HeatPanel { title: format!("D_2 of layer {l}'s top PCs (second moment)"), values: grid(&|c| rep(c).d2_pcs_second_moment), label: |v| format!("{v:.2}"), line: vec![] });
+        panels.push(HeatPanel { title: format!("ED of layer {l} (second moment, as the authors)"), values: grid(&|c| rep(c).ed_second_moment), label: |v| format!("{v:.1}"), lines: vec![] });
+        panels.push(HeatPanel { title: format!("D_2 of layer {l}'s top PCs (centred PCA, as the authors)"), values: grid(&|c| rep(c).d2_pcs), label: |v| format!("{v:.2}"), lines: vec![] });
     }
     let rows: Vec<String> = spec.alpha.iter().map(|a| a.to_string()).collect();
     let cols: Vec<String> = spec.sigma_w.iter().map(|s| s.to_string()).collect();
-    let title = format!("{}: random tanh nets, width {} (line: mean-field chi_alpha = 1)", spec.name, spec.width);
+    let title = format!(
+        "{}: random tanh nets, width {} (white: the authors' theory, r_0.99 = 1; dashed red: decoupled closure chi_alpha = 1)",
+        spec.name, spec.width
+    );
     heat_maps(&panels, ("alpha", &rows), ("sigma_w", &cols), &title, out, "criticality")?;
 
     let mut md = String::from(
@@ -209,15 +236,18 @@ fn write(r: &Criticality, out: &Path, with_images: bool) -> anyhow::Result<Strin
             mf.sigma_w, mf.q_star, mf.chi, mf.c_star, mf.chi_c, mf.phase, mf.lyapunov
         )?;
     }
-    writeln!(md, "\n| alpha | sigma_w where mean-field chi_alpha = 1 | sigma_w where the measured exponent crosses 0 |\n|---|---|---|")?;
+    writeln!(
+        md,
+        "\n| alpha | sigma_w where the measured exponent crosses 0 | the authors' theory: r_0.99 = 1 | decoupled closure: chi_alpha = 1 |\n|---|---|---|---|"
+    )?;
     let show = |x: Option<f64>| x.map_or("outside the grid".into(), |v| format!("{v:.2}"));
     for e in &r.edges {
-        writeln!(md, "| {} | {} | {} |", e.alpha, show(e.mean_field_sigma_w), show(e.measured_sigma_w))?;
+        writeln!(md, "| {} | {} | {} | {} |", e.alpha, show(e.measured_sigma_w), show(e.theory_sigma_w), show(e.mean_field_sigma_w))?;
     }
     if with_images {
         writeln!(
             md,
-            "\n| alpha | D_2 of layer-{} Jacobian eigenvectors (sigma_w = {}) | ED, second moment | ED, covariance | D_2 of top PCs, second moment | covariance |\n|---|---|---|---|---|---|",
+            "\n| alpha | D_2 of layer-{} Jacobian eigenvectors (sigma_w = {}) | ED, second moment | ED, covariance | D_2 of top PCs, centred PCA (the authors') | D_2 of top PCs, second moment |\n|---|---|---|---|---|---|",
             spec.representation_layer, spec.jacobian_sigma_w
         )?;
         for c in r.cells.iter().filter(|c| c.sigma_w == spec.jacobian_sigma_w) {
@@ -229,17 +259,30 @@ fn write(r: &Criticality, out: &Path, with_images: bool) -> anyhow::Result<Strin
                     rep.d2_jacobian.unwrap_or(f64::NAN),
                     rep.ed_second_moment,
                     rep.ed,
-                    rep.d2_pcs_second_moment,
-                    rep.d2_pcs
+                    rep.d2_pcs,
+                    rep.d2_pcs_second_moment
                 )?;
             }
         }
     }
     std::fs::write(out.join("mean_field.md"), &md)?;
     std::fs::write(out.join("criticality.json"), serde_json::to_string_pretty(r)?)?;
-    let mut csv = String::from("alpha,sigma_w,cv_last,cv_last_std,lyapunov,lyapunov_std,lyapunov_mean_field,q_star\n");
+    let mut csv = String::from("alpha,sigma_w,cv_last,cv_last_std,lyapunov,lyapunov_std,lyapunov_mean_field,q_star,theory_r99,theory_log_measure\n");
     for c in &r.cells {
-        writeln!(csv, "{},{},{},{},{},{},{},{}", c.alpha, c.sigma_w, c.cv.mean[last], c.cv.std[last], c.lyapunov.mean[0], c.lyapunov.std[0], c.lyapunov_mean_field, c.q_star)?;
+        writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{}",
+            c.alpha,
+            c.sigma_w,
+            c.cv.mean[last],
+            c.cv.std[last],
+            c.lyapunov.mean[0],
+            c.lyapunov.std[0],
+            c.lyapunov_mean_field,
+            c.q_star,
+            c.spectrum.effective_radius,
+            c.spectrum.log_measure
+        )?;
     }
     std::fs::write(out.join("criticality.csv"), csv)?;
     Ok(md)

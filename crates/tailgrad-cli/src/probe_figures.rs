@@ -46,7 +46,7 @@ pub fn draw(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
                 // A 2-D slice: a heat map of the loss over (alpha, beta).
                 let (alphas, betas, loss) = (floats(&rec["alphas"]), floats(&rec["betas"]), floats(&rec["loss"]));
                 let values = (0..betas.len()).map(|j| (0..alphas.len()).map(|i| loss.get(i * betas.len() + j).copied()).collect()).collect();
-                let panel = HeatPanel { title: "training loss on the plane of two directions".into(), values, label: |_| String::new(), line: vec![] };
+                let panel = HeatPanel { title: "training loss on the plane of two directions".into(), values, label: |_| String::new(), lines: vec![] };
                 let rows: Vec<String> = betas.iter().map(|b| format!("{b:.2}")).collect();
                 let cols: Vec<String> = alphas.iter().map(|a| format!("{a:.2}")).collect();
                 std::fs::create_dir_all(&out)?;

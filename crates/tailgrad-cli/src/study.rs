@@ -310,12 +310,12 @@ fn phase_diagram(study: &StudyFile, rows: &[tailgrad_report::TableRow], groups: 
     }
     let threshold = threshold_index.map_or(0.93, |t| s.thresholds[t]);
     let panels = [
-        HeatPanel { title: "final test accuracy (%), median over seeds".into(), values: acc, label: |v| format!("{:.1}", 100.0 * v), line: vec![] },
+        HeatPanel { title: "final test accuracy (%), median over seeds".into(), values: acc, label: |v| format!("{:.1}", 100.0 * v), lines: vec![] },
         HeatPanel {
             title: format!("epochs to {:.0}%, median ({} = never)", 100.0 * threshold, epochs + 1),
             values: speed,
             label: |v| format!("{v:.1}"),
-            line: vec![],
+            lines: vec![],
         },
     ];
     let rows_l: Vec<String> = s.alpha.iter().map(|a| a.to_string()).collect();

@@ -16,6 +16,7 @@ pub mod criticality;
 pub mod duality;
 pub mod eigen_general;
 pub mod elasticity;
+pub mod few_shot;
 pub mod hessian;
 pub mod linalg;
 pub mod noise;

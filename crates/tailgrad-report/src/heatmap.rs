@@ -6,15 +6,23 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-/// One quantity over the grid: `values[row][col]` (None = no data, drawn grey), and optionally a
-/// line over it (e.g. a theory's boundary) through points in cell units: `(x, y)` with cell
-/// `(col, row)` spanning `[col, col + 1] x [row, row + 1]`.
+/// One quantity over the grid: `values[row][col]` (None = no data, drawn grey), and optionally
+/// lines over it (e.g. theories' boundaries).
 pub struct HeatPanel {
     pub title: String,
     pub values: Vec<Vec<Option<f64>>>,
     /// How a cell's value is printed.
     pub label: fn(f64) -> String,
-    pub line: Vec<(f64, f64)>,
+    pub lines: Vec<HeatLine>,
+}
+
+/// A line over a heat map through points in cell units: `(x, y)` with cell `(col, row)` spanning
+/// `[col, col + 1] x [row, row + 1]`; its colour as RGB, solid or dashed.
+#[derive(Clone, Debug)]
+pub struct HeatLine {
+    pub points: Vec<(f64, f64)>,
+    pub rgb: (u8, u8, u8),
+    pub dashed: bool,
 }
 
 /// Anchors of the viridis colour map (matplotlib's, at 0, 1/4, 1/2, 3/4, 1).
@@ -106,7 +114,7 @@ where
                 chart.draw_series(std::iter::once(Text::new(text, (SegmentValue::CenterOf(c), SegmentValue::CenterOf(r)), style)))?;
             }
         }
-        if panel.line.len() >= 2 {
+        for line in panel.lines.iter().filter(|l| l.points.len() >= 2) {
             // Pixels of fractional cell positions: interpolate between the integer boundaries.
             let px = |x: f64, y: f64| {
                 let (c, r) = (x.floor().max(0.0) as usize, y.floor().max(0.0) as usize);
@@ -116,8 +124,13 @@ where
                 let base = area.get_base_pixel();
                 ((x0 as f64 + fx * (x1 - x0) as f64) as i32 - base.0, (y0 as f64 + fy * (y1 - y0) as f64) as i32 - base.1)
             };
-            let points: Vec<(i32, i32)> = panel.line.iter().map(|&(x, y)| px(x, y)).collect();
-            area.draw(&PathElement::new(points, WHITE.stroke_width(3)))?;
+            let points: Vec<(i32, i32)> = line.points.iter().map(|&(x, y)| px(x, y)).collect();
+            let style = RGBColor(line.rgb.0, line.rgb.1, line.rgb.2).stroke_width(3);
+            if line.dashed {
+                area.draw(&DashedPathElement::new(points, 10, 6, style))?;
+            } else {
+                area.draw(&PathElement::new(points, style))?;
+            }
         }
     }
     root.present()?;

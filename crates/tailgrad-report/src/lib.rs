@@ -17,7 +17,7 @@ mod table;
 pub use aggregate::{Cell, Group, Run, RunRef, group_runs};
 pub use collapsed::write_collapsed;
 pub use figure::{Panel, Series, Style, xy_figure};
-pub use heatmap::{HeatPanel, heat_maps};
+pub use heatmap::{HeatLine, HeatPanel, heat_maps};
 pub use paired::{PairedRow, paired_differences, write_paired};
 pub use plot::learning_curves;
 pub use table::{EpochsTo, TableRow, summary_table, write_tables};

@@ -5,14 +5,18 @@
 //!
 //! * [`mean_field`]: the Gaussian length and correlation maps (q*, chi, c*, the correlation
 //!   length) and the heavy-tailed length map with its decoupled slope chi_alpha.
+//! * [`jacobian_spectrum`]: the authors' heavy-tailed random-matrix theory of the layer
+//!   Jacobian's eigenvalue moduli, its effective spectral radius and the edge where it crosses 1.
 //! * [`propagation`]: measured Lyapunov exponents and the propagated-circle CV, one weight draw
 //!   or an ensemble of draws with its spread.
 //! * [`representation`]: ED and D_q of hidden representations and of layer-Jacobian eigenvectors.
 
+pub mod jacobian_spectrum;
 pub mod mean_field;
 pub mod propagation;
 pub mod representation;
 
+pub use jacobian_spectrum::{JacobianSpectrum, SpectrumSummary};
 pub use mean_field::{MeanField, Phase, StableGrid, StableMeanField, critical_sigma_w, mean_field_stable_tanh, mean_field_tanh};
 pub use propagation::{Ensemble, ensemble, lyapunov, propagated_circle_cv};
 pub use representation::{Representation, effective_dimension, participation_dimension, representation};

@@ -42,7 +42,8 @@ pub struct Representation {
     pub ed: f64,
     /// The same of the uncentered second moment M (the authors' quantity).
     pub ed_second_moment: f64,
-    /// Mean `D_2` of the top 10 principal components (eigenvectors) of C, and of M.
+    /// Mean `D_2` of the top 10 principal components (eigenvectors) of C (the authors' quantity:
+    /// `npc_layerwise_d2` in `dq_analysis/npc_fcn.py` fits sklearn's PCA, which centres), and of M.
     pub d2_pcs: f64,
     pub d2_pcs_second_moment: f64,
     /// Mean `D_2` of the eigenvectors of the layer Jacobian `J = W^layer diag(tanh'(h^(layer-1)))`

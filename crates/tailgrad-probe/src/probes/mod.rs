@@ -10,12 +10,14 @@
 //! | `variance-flatness` | `layer` (1), `window_steps` (12000), `directions` (100), `stride` (10), `factor` (e), `max_theta` (1000), `samples` (0 = all), `noise_batches` (20) | `psi`, `psi_ci95`, `gamma` |
 //! | `duality` | `layer` (1), `test_samples` (2000), `hessian_samples` (5000), `hessian` (`lanczos` or `dense`), `top_k` (50), `remainder_probes` (20) | `true_gap`, `matched_gap`, `top_k_share`, `hessian_estimate` |
 //! | `weight-stats` | `min_tail` (10), `min_eigenvalues` (50) | `layer<l>/alpha`, `/beta`, `/scale`, `/esd_alpha` |
+//! | `few-shot` | `classes` (all), `points` (500), `shots` ([1, 5]), `episodes` (100) | `layer<l>/m<m>/snr`, `/predicted_error`, `/measured_error` |
 //! | `local-elasticity` | `samples` (100), `classes` (all), `eta` (the run's lr) | `s_rel_same`, `s_rel_cross`, `kmeans_acc_rel`, `spectral_acc_rel`, `kernel_kmeans_acc_ker`, ... |
 //!
 //! Settings are checked when the probe is built (values) and before training starts (against
 //! the network: a layer that does not exist), so a run never fails at its end over a probe.
 
 mod duality;
+mod few_shot;
 mod gradient_noise;
 mod hessian;
 mod local_elasticity;
@@ -27,7 +29,7 @@ use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
-pub const NAMES: [&str; 7] = ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats", "local-elasticity"];
+pub const NAMES: [&str; 8] = ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats", "local-elasticity", "few-shot"];
 
 /// The probes of a run config, checked (unknown names or settings are errors naming the entry).
 pub fn build(specs: &[ProbeSpec]) -> anyhow::Result<Vec<Box<dyn Probe>>> {
@@ -49,6 +51,7 @@ fn build_one(spec: &ProbeSpec) -> anyhow::Result<Box<dyn Probe>> {
         "duality" => Box::new(duality::DualityProbe::new(spec)?),
         "weight-stats" => Box::new(weight_stats::WeightStatsProbe::new(spec)?),
         "local-elasticity" => Box::new(local_elasticity::ElasticityProbe::new(spec)?),
+        "few-shot" => Box::new(few_shot::FewShotProbe::new(spec)?),
         other => bail!("config: unknown probe `{other}`; the probes are {}", NAMES.join(", ")),
     };
     Ok(probe)

@@ -130,18 +130,22 @@ fn heavy_tailed_random_nets_have_lower_dimensional_representations() {
 }
 
 #[test]
-fn the_second_moment_and_the_covariance_differ_by_the_mean() {
-    // Activity with a large common offset: M's leading direction is the mean, so its ED is ~1,
-    // while the covariance sees the isotropic spread (ED ~ N). Inputs chosen so that tanh of the
-    // first layer's pre-activations carries the offset: a net with fan-in scaling and unit inputs.
-    use crate::criticality::effective_dimension;
-    let (n, m) = (40, 2000);
+fn representation_measures_the_marchenko_pastur_dimension_and_the_mean_as_a_direction() {
+    // Through `representation` itself: one Gaussian layer of width N = 100 with sigma_w = 0.01
+    // (tanh linear to 0.3%), inputs x = c + z with z ~ N(0, I) and a common offset c = 10 * 1.
+    // Activity covariance: W^T W (Wishart, ratio 1), whose ED = (tr)^2 / tr(^2) = N^2 / (2N + 1),
+    // less the sampling term: 1/ED = (2N + 1)/N^2 + 1/m = 49.1 at m = 4000. Its eigenvectors are
+    // Haar: E sum v_i^4 = 3/(N + 2), so D_2 = 1 - ln(3N/(N + 2)) / ln N = 0.766. The second moment
+    // adds the mean activity c W, of squared norm ~100 tr(W^T W): ED ~ 1.02.
+    use crate::criticality::representation;
+    let (n, m) = (100, 4000);
     let mut r = rng(42);
-    let a: Vec<f64> = (0..n * m).map(|_| 3.0 + 0.1 * r.sample::<f64, _>(StandardNormal)).collect();
-    let mut mean = vec![0.0; n];
-    a.chunks(n).for_each(|row| linalg::axpy(1.0 / m as f64, row, &mut mean));
-    let centered: Vec<f64> = a.chunks(n).flat_map(|row| row.iter().zip(&mean).map(|(x, mu)| x - mu)).collect();
-    let ed = |mat: Vec<f64>| effective_dimension(&sym_eigen(&mat, n).values.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
-    let (ed_c, ed_m) = (ed(linalg::gram(&centered, m, n, 1.0 / m as f64)), ed(linalg::gram(&a, m, n, 1.0 / m as f64)));
-    assert!(ed_c > 30.0 && ed_m < 1.1, "covariance ED {ed_c}, second-moment ED {ed_m}");
+    let x: Vec<f32> = (0..n * m).map(|_| (10.0 + r.sample::<f64, _>(StandardNormal)) as f32).collect();
+    let rep = representation(&fan_in(2.0, 0.01), n, 1, &x, 0, 7);
+    let ed = 1.0 / ((2 * n + 1) as f64 / (n * n) as f64 + 1.0 / m as f64);
+    assert!((rep.ed - ed).abs() < 2.5, "covariance ED {} vs {ed}", rep.ed);
+    assert!(rep.ed_second_moment < 1.05, "second-moment ED {}", rep.ed_second_moment);
+    let d2 = 1.0 - (3.0 * n as f64 / (n + 2) as f64).ln() / (n as f64).ln();
+    assert!((rep.d2_pcs - d2).abs() < 0.04, "D_2 of the top PCs {} vs {d2}", rep.d2_pcs);
+    assert!(rep.d2_jacobian.is_none() && rep.dq_jacobian.is_empty());
 }

@@ -4,7 +4,9 @@
 mod criticality_tests;
 mod duality_tests;
 mod elasticity_tests;
+mod few_shot_tests;
 mod hessian_tests;
+mod jacobian_spectrum_tests;
 mod linalg_tests;
 mod noise_tests;
 mod probes_tests;

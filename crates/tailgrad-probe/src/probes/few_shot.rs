@@ -1,0 +1,150 @@
+//! `few-shot`: Sorscher et al.'s few-shot geometry ([`crate::few_shot`]) of every hidden layer's
+//! representation (and the input), over `points` test images per class of `classes` (the novel
+//! concepts: classes the network was not trained on, when it was trained on the others), for each
+//! m in `shots`: the mean over ordered class pairs of the SNR, the predicted error H(SNR) and the
+//! prototype rule's measured error over `episodes` episodes.
+
+use super::{record, settings};
+use crate::few_shot::{Manifold, PairGeometry, SecondOrder, prototype_error};
+use anyhow::bail;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use tailgrad_model::objective::{read_f32s, read_i64s};
+use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Settings {
+    /// Classes whose test images form the concept manifolds (empty = all).
+    classes: Vec<i64>,
+    /// Test images per class.
+    points: usize,
+    shots: Vec<usize>,
+    episodes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { classes: Vec::new(), points: 500, shots: vec![1, 5], episodes: 100 }
+    }
+}
+
+/// One layer's few-shot geometry at one m, averaged over ordered class pairs.
+#[derive(Serialize)]
+struct LayerShots {
+    /// 0 = the input pixels, l = the activation after hidden layer l.
+    layer: usize,
+    m: usize,
+    snr: f64,
+    predicted_error: f64,
+    /// The prediction without the 1/m^2 term (Qu's script).
+    predicted_error_omitted: f64,
+    measured_error: f64,
+    signal: f64,
+    dimension: f64,
+    bias: f64,
+}
+
+pub(super) struct FewShotProbe {
+    spec: ProbeSpec,
+    settings: Settings,
+}
+
+impl FewShotProbe {
+    pub(super) fn new(spec: ProbeSpec) -> anyhow::Result<Self> {
+        let s: Settings = settings(&spec)?;
+        if s.points < 4 || s.episodes == 0 || s.shots.is_empty() || s.shots.iter().any(|&m| m == 0 || m >= s.points) {
+            bail!("config: probe `few-shot`: need `points` >= 4, `episodes` >= 1 and every m in `shots` in 1..points");
+        }
+        Ok(Self { spec, settings: s })
+    }
+}
+
+impl Probe for FewShotProbe {
+    fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    fn check(&self, widths: &[usize]) -> anyhow::Result<()> {
+        let classes = *widths.last().expect("a network has an output layer") as i64;
+        if let Some(c) = self.settings.classes.iter().find(|&&c| c < 0 || c >= classes) {
+            bail!("config: probe `few-shot`: class {c} does not exist (the network has {classes} classes)");
+        }
+        if self.settings.classes.len() == 1 {
+            bail!("config: probe `few-shot`: `classes` needs at least two classes");
+        }
+        Ok(())
+    }
+
+    fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
+        let s = &self.settings;
+        let labels = read_i64s(ctx.test.y.clone());
+        let classes: Vec<i64> = if s.classes.is_empty() { (0..=labels.iter().copied().max().unwrap_or(0)).collect() } else { s.classes.clone() };
+        // The first `points` test images of each class, in file order.
+        let mut per_class: Vec<Vec<i64>> = Vec::new();
+        for &c in &classes {
+            let idx: Vec<i64> = (0..labels.len()).filter(|&i| labels[i] == c).take(s.points).map(|i| i as i64).collect();
+            if idx.len() < s.points {
+                bail!("probe `few-shot`: class {c} has {} test images, fewer than `points` = {}", idx.len(), s.points);
+            }
+            per_class.push(idx);
+        }
+        // Per class, per layer: the representation (input pixels, then each hidden activation).
+        let mut reps: Vec<Vec<(usize, Vec<f64>)>> = Vec::new();
+        for idx in &per_class {
+            let (x, _) = ctx.test.rows(idx);
+            let trace = ctx.model.forward_trace(x.clone());
+            let mut layers = vec![x];
+            layers.extend(trace.post);
+            reps.push(
+                layers
+                    .into_iter()
+                    .map(|t| {
+                        let width = t.dims()[1];
+                        (width, read_f32s(t).into_iter().map(f64::from).collect())
+                    })
+                    .collect(),
+            );
+        }
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(ctx.seed);
+        let mut rows = Vec::new();
+        for layer in 0..reps[0].len() {
+            let width = reps[0][layer].0;
+            let manifolds: Vec<Manifold> = reps.iter().map(|r| Manifold::from_points(&r[layer].1, width)).collect();
+            for &m in &s.shots {
+                let mut acc = [0.0; 7];
+                let mut pairs = 0.0;
+                for a in 0..classes.len() {
+                    for b in (0..classes.len()).filter(|&b| b != a) {
+                        let g = PairGeometry::new(&manifolds[a], &manifolds[b]);
+                        let measured = prototype_error(&reps[a][layer].1, &reps[b][layer].1, width, m, s.episodes, &mut rng);
+                        let values = [
+                            g.snr(m, SecondOrder::Measured),
+                            g.predicted_error(m, SecondOrder::Measured),
+                            g.predicted_error(m, SecondOrder::Omitted),
+                            measured,
+                            g.signal,
+                            g.dimension,
+                            g.bias,
+                        ];
+                        acc.iter_mut().zip(values).for_each(|(t, v)| *t += v);
+                        pairs += 1.0;
+                    }
+                }
+                let [snr, predicted_error, predicted_error_omitted, measured_error, signal, dimension, bias] = acc.map(|t| t / pairs);
+                rows.push(LayerShots { layer, m, snr, predicted_error, predicted_error_omitted, measured_error, signal, dimension, bias });
+            }
+        }
+        let scalars = rows
+            .iter()
+            .flat_map(|r| {
+                [
+                    (format!("layer{}/m{}/snr", r.layer, r.m), r.snr),
+                    (format!("layer{}/m{}/predicted_error", r.layer, r.m), r.predicted_error),
+                    (format!("layer{}/m{}/measured_error", r.layer, r.m), r.measured_error),
+                ]
+            })
+            .collect();
+        Ok(ProbeOutput { scalars, record: record(&rows) })
+    }
+}
