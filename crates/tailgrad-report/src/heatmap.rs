@@ -57,6 +57,44 @@ pub fn heat_maps(
     Ok(())
 }
 
+/// The dashes of the polyline `points` (pixels): pieces `on` long separated by gaps `off` long,
+/// the pattern running on across the polyline's corners.
+pub(crate) fn dashes(points: &[(i32, i32)], on: f64, off: f64) -> Vec<Vec<(i32, i32)>> {
+    let mut pieces = Vec::new();
+    let mut current: Vec<(i32, i32)> = Vec::new();
+    // Distance left in the current dash (drawing) or gap (not drawing).
+    let (mut drawing, mut left) = (true, on);
+    for pair in points.windows(2) {
+        let (a, b) = ((pair[0].0 as f64, pair[0].1 as f64), (pair[1].0 as f64, pair[1].1 as f64));
+        let length = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+        let at = |t: f64| ((a.0 + t * (b.0 - a.0)).round() as i32, (a.1 + t * (b.1 - a.1)).round() as i32);
+        let mut done = 0.0;
+        if drawing && current.is_empty() {
+            current.push(at(0.0));
+        }
+        while length - done > left {
+            done += left;
+            let p = at(done / length);
+            if drawing {
+                current.push(p);
+                pieces.push(std::mem::take(&mut current));
+            } else {
+                current.push(p);
+            }
+            drawing = !drawing;
+            left = if drawing { on } else { off };
+        }
+        left -= length - done;
+        if drawing {
+            current.push(at(1.0));
+        }
+    }
+    if current.len() >= 2 {
+        pieces.push(current);
+    }
+    pieces
+}
+
 /// Grid labels sit at the centres of the cells.
 fn centre_label(v: &SegmentValue<usize>, labels: &[String]) -> String {
     match v {
@@ -126,10 +164,9 @@ where
             };
             let points: Vec<(i32, i32)> = line.points.iter().map(|&(x, y)| px(x, y)).collect();
             let style = RGBColor(line.rgb.0, line.rgb.1, line.rgb.2).stroke_width(3);
-            if line.dashed {
-                area.draw(&DashedPathElement::new(points, 10, 6, style))?;
-            } else {
-                area.draw(&PathElement::new(points, style))?;
+            let pieces = if line.dashed { dashes(&points, 10.0, 6.0) } else { vec![points] };
+            for piece in pieces {
+                area.draw(&PathElement::new(piece, style))?;
             }
         }
     }

@@ -168,3 +168,11 @@ fn a_diverged_run_counts_at_later_steps_with_its_last_evaluation() {
     assert_eq!(at_2.2.len(), 2);
     assert!((quantile(&at_2.2, 0.5).unwrap() - 0.52).abs() < 1e-12);
 }
+
+#[test]
+fn a_dashed_line_is_cut_into_dashes_that_run_on_across_corners() {
+    use crate::heatmap::dashes;
+    assert_eq!(dashes(&[(0, 0), (32, 0)], 10.0, 6.0), vec![vec![(0, 0), (10, 0)], vec![(16, 0), (26, 0)]]);
+    // A corner inside a dash keeps the dash one piece through the corner.
+    assert_eq!(dashes(&[(0, 0), (5, 0), (5, 10)], 10.0, 6.0), vec![vec![(0, 0), (5, 0), (5, 5)]]);
+}
