@@ -155,7 +155,7 @@ fn compute(spec: CriticalitySpec, images: Option<&[f32]>, origin: &str) -> anyho
             let cv = ensemble(spec.draws, spec.seed, |seed| propagated_circle_cv(&init, spec.width, spec.depth, spec.angles, seed, &device));
             let lyap = ensemble(spec.draws, spec.seed, |seed| lyapunov(&init, spec.width, spec.lyapunov_depth, spec.burn_in, 1, seed));
             let theory = mean_field_stable_tanh(&grid, sigma);
-            let spectrum = jacobian_spectrum::summary(&grid, sigma, spec.theory_samples, spec.seed);
+            let spectrum = jacobian_spectrum::summary(alpha, sigma, theory.q_star, spec.theory_samples, spec.seed);
             let rep = images.map(|x| {
                 let jac = if sigma == spec.jacobian_sigma_w { spec.jacobian_inputs } else { 0 };
                 representation(&init, spec.width, spec.representation_layer, x, jac, spec.seed)

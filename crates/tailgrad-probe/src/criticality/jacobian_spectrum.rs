@@ -145,15 +145,13 @@ impl JacobianSpectrum {
             return 1.0;
         }
         let lr = r.ln();
-        let t = bisect(|t| self.ln_radius(t) < lr, self.bracket());
-        self.fraction(t)
+        self.fraction(self.solve(|t| self.ln_radius(t) < lr))
     }
 
     /// The radius holding the fraction `u` in (0, 1) of the eigenvalues (`EigInverseCDF`).
     pub fn quantile(&self, u: f64) -> f64 {
         assert!(u > 0.0 && u < 1.0, "quantile: u = {u} is not in (0, 1)");
-        let t = bisect(|t| self.fraction(t) < u, self.bracket());
-        self.ln_radius(t).exp()
+        self.ln_radius(self.solve(|t| self.fraction(t) < u)).exp()
     }
 
     /// `r_0.99`, the authors' effective spectral radius.
@@ -167,10 +165,14 @@ impl JacobianSpectrum {
         (0..bins).map(|k| self.quantile((k as f64 + 0.5) / bins as f64).ln()).sum::<f64>() / bins as f64
     }
 
-    /// A range of `t = ln w` that holds every draw's transition (`w^2` against `chi^2 S S'`).
-    fn bracket(&self) -> (f64, f64) {
+    /// The `t = ln w` (to 1e-10) where the increasing map behind `below` reaches its target,
+    /// searched over a range that holds every draw's transition (`w^2` against `chi^2 S S'`); the
+    /// nearer end of that range when the target lies beyond it (a radius within rounding of the
+    /// outer edge).
+    fn solve(&self, below: impl Fn(f64) -> bool) -> f64 {
         let (lo, hi) = self.ln_a.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-        (lo / 2.0 - 40.0, hi / 2.0 + 40.0)
+        let (lo, hi) = (lo / 2.0 - 40.0, hi / 2.0 + 40.0);
+        super::crossing::crossing(&below, lo, hi, 1e-10).unwrap_or(if below(lo) { hi } else { lo })
     }
 }
 
@@ -180,15 +182,6 @@ fn log_add_exp(x: f64, y: f64) -> f64 {
     m + ((x - m).exp() + (y - m).exp()).ln()
 }
 
-/// The t in `bracket` where `below(t)` turns false (to 1e-10 relative of the bracket).
-fn bisect(below: impl Fn(f64) -> bool, (mut lo, mut hi): (f64, f64)) -> f64 {
-    while hi - lo > 1e-10 * (1.0 + lo.abs().max(hi.abs())) {
-        let mid = 0.5 * (lo + hi);
-        if below(mid) { lo = mid } else { hi = mid }
-    }
-    0.5 * (lo + hi)
-}
-
 /// The theory at (alpha, sigma_w) for a tanh net, q* from tailgrad's heavy-tailed mean field on
 /// `grid` (the same fixed point as the authors' `FPStable`).
 pub fn tanh_spectrum(grid: &super::StableGrid, sigma_w: f64, samples: usize, seed: u64) -> (JacobianSpectrum, f64) {
@@ -196,11 +189,12 @@ pub fn tanh_spectrum(grid: &super::StableGrid, sigma_w: f64, samples: usize, see
     (JacobianSpectrum::tanh(grid.alpha, sigma_w, q_star, samples, seed), q_star)
 }
 
-/// The effective radius, outer edge and log measure of the theory at (alpha, sigma_w).
-pub fn summary(grid: &super::StableGrid, sigma_w: f64, samples: usize, seed: u64) -> SpectrumSummary {
-    let (spec, q_star) = tanh_spectrum(grid, sigma_w, samples, seed);
+/// The effective radius, outer edge and log measure of the theory at (alpha, sigma_w) with the
+/// length fixed point `q_star`.
+pub fn summary(alpha: f64, sigma_w: f64, q_star: f64, samples: usize, seed: u64) -> SpectrumSummary {
+    let spec = JacobianSpectrum::tanh(alpha, sigma_w, q_star, samples, seed);
     SpectrumSummary {
-        alpha: grid.alpha,
+        alpha,
         sigma_w,
         q_star,
         outer_radius: spec.outer_radius(),
@@ -213,15 +207,5 @@ pub fn summary(grid: &super::StableGrid, sigma_w: f64, samples: usize, seed: u64
 /// `r_0.99` crosses 1 (bisection to 1e-4 with common random numbers, so the radius is a smooth
 /// function of sigma_w; None if it does not cross there).
 pub fn edge(grid: &super::StableGrid, lo: f64, hi: f64, samples: usize, seed: u64) -> Option<f64> {
-    let above = |s: f64| tanh_spectrum(grid, s, samples, seed).0.effective_radius() > 1.0;
-    let (mut a, mut b) = (lo, hi);
-    let at_a = above(a);
-    if at_a == above(b) {
-        return None;
-    }
-    while b - a > 1e-4 {
-        let m = 0.5 * (a + b);
-        if above(m) == at_a { a = m } else { b = m }
-    }
-    Some(0.5 * (a + b))
+    super::crossing::crossing(|s| tanh_spectrum(grid, s, samples, seed).0.effective_radius() > 1.0, lo, hi, 1e-4)
 }

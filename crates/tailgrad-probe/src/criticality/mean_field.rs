@@ -169,17 +169,8 @@ pub fn mean_field_stable_tanh(grid: &StableGrid, sigma_w: f64) -> StableMeanFiel
         let s = scale(q);
         sa * grid.expect(|z| (s * z).tanh().abs().powf(a)) / q - 1.0
     };
-    let (mut lo, mut hi) = (1e-300f64.ln(), sa.ln());
-    let q = if excess(lo) <= 0.0 {
-        0.0
-    } else {
-        // ln q to 1e-12 relative in q.
-        while hi - lo > 1e-12 {
-            let mid = 0.5 * (lo + hi);
-            if excess(mid) > 0.0 { lo = mid } else { hi = mid }
-        }
-        (0.5 * (lo + hi)).exp()
-    };
+    // ln q to 1e-12 (relative in q); no crossing: the ratio is below 1 down to 1e-300, q* = 0.
+    let q = super::crossing::crossing(|ln_q| excess(ln_q) > 0.0, 1e-300f64.ln(), sa.ln(), 1e-12).map_or(0.0, f64::exp);
     let s = scale(q);
     let chi_alpha = sa * grid.expect(|z| dtanh(s * z).powf(a));
     StableMeanField { alpha: a, sigma_w, q_star: q, chi_alpha, lyapunov: chi_alpha.ln() / a }
@@ -188,15 +179,5 @@ pub fn mean_field_stable_tanh(grid: &StableGrid, sigma_w: f64) -> StableMeanFiel
 /// The sigma_w at which `chi_alpha = 1` (bisection in [lo, hi] to 1e-6; None if it does not
 /// cross there).
 pub fn critical_sigma_w(grid: &StableGrid, lo: f64, hi: f64) -> Option<f64> {
-    let above = |s: f64| mean_field_stable_tanh(grid, s).chi_alpha > 1.0;
-    let (mut a, mut b) = (lo, hi);
-    let at_a = above(a);
-    if at_a == above(b) {
-        return None;
-    }
-    while b - a > 1e-6 {
-        let m = 0.5 * (a + b);
-        if above(m) == at_a { a = m } else { b = m }
-    }
-    Some(0.5 * (a + b))
+    super::crossing::crossing(|s| mean_field_stable_tanh(grid, s).chi_alpha > 1.0, lo, hi, 1e-6)
 }

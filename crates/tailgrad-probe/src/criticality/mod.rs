@@ -11,6 +11,7 @@
 //!   or an ensemble of draws with its spread.
 //! * [`representation`]: ED and D_q of hidden representations and of layer-Jacobian eigenvectors.
 
+pub mod crossing;
 pub mod jacobian_spectrum;
 pub mod mean_field;
 pub mod propagation;

@@ -4,7 +4,7 @@
 //! m in `shots`: the mean over ordered class pairs of the SNR, the predicted error H(SNR) and the
 //! prototype rule's measured error over `episodes` episodes.
 
-use super::{record, settings};
+use super::{check_classes, record, settings};
 use crate::few_shot::{Manifold, PairGeometry, SecondOrder, prototype_error};
 use anyhow::bail;
 use rand::SeedableRng;
@@ -66,10 +66,7 @@ impl Probe for FewShotProbe {
     }
 
     fn check(&self, widths: &[usize]) -> anyhow::Result<()> {
-        let classes = *widths.last().expect("a network has an output layer") as i64;
-        if let Some(c) = self.settings.classes.iter().find(|&&c| c < 0 || c >= classes) {
-            bail!("config: probe `few-shot`: class {c} does not exist (the network has {classes} classes)");
-        }
+        check_classes("few-shot", &self.settings.classes, widths)?;
         if self.settings.classes.len() == 1 {
             bail!("config: probe `few-shot`: `classes` needs at least two classes");
         }

@@ -1,7 +1,7 @@
 //! `local-elasticity`: He & Su's local elasticity ([`crate::elasticity`]) over a seeded,
 //! class-balanced sample of training samples of the chosen classes.
 
-use super::{record, settings};
+use super::{check_classes, record, settings};
 use crate::elasticity;
 use anyhow::bail;
 use serde::Deserialize;
@@ -50,11 +50,7 @@ impl Probe for ElasticityProbe {
     }
 
     fn check(&self, widths: &[usize]) -> anyhow::Result<()> {
-        let classes = *widths.last().expect("a network has an output layer") as i64;
-        if let Some(c) = self.settings.classes.iter().find(|&&c| c < 0 || c >= classes) {
-            bail!("config: probe `local-elasticity`: class {c} does not exist (the network has {classes} classes)");
-        }
-        Ok(())
+        check_classes("local-elasticity", &self.settings.classes, widths)
     }
 
     fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {

@@ -77,6 +77,15 @@ fn check_layer(probe: &str, layer: usize, widths: &[usize], what: &str) -> anyho
     Ok(())
 }
 
+/// Every class in `classes` must be one of the network's (`widths`: `[input, hidden.., classes]`).
+fn check_classes(probe: &str, classes: &[i64], widths: &[usize]) -> anyhow::Result<()> {
+    let n = *widths.last().expect("a network has an output layer") as i64;
+    if let Some(c) = classes.iter().find(|&&c| c < 0 || c >= n) {
+        bail!("config: probe `{probe}`: class {c} does not exist (the network has {n} classes)");
+    }
+    Ok(())
+}
+
 /// A seeded, class-balanced sample of `n` rows of a split (all rows when `n` is 0 or larger
 /// than the split), so that a class-sorted file cannot hand an instrument a few classes only.
 fn balanced_rows(split: &tailgrad_data::DeviceSplit, n: usize, seed: u64) -> Vec<i64> {
