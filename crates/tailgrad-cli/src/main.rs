@@ -11,6 +11,7 @@ mod populations;
 mod probe_cmd;
 mod probe_figures;
 mod study;
+mod study_probes;
 mod train_cmd;
 mod workers;
 

@@ -49,6 +49,7 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         model: &model,
         train: &data.train_set,
         test: &data.test_set,
+        novel: data.novel_set.as_ref(),
         flipped,
         step: pos.step,
         epochs_done: pos.epoch,

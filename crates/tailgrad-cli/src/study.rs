@@ -283,6 +283,10 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
             written.push("paired.md|csv");
         }
     }
+    if let Some(files) = crate::study_probes::report(&groups, study.reference_series().as_deref(), &title, &out)? {
+        println!("Instrument results by cell (median [IQR] over seeds, paired differences from the Gaussian) in {}", out.join("probes.md").display());
+        written.extend(files);
+    }
     if let Some(md) = write_collapsed(&groups, &out)? {
         println!("Runs that did not learn, with their initial diagnostics:\n\n{md}");
         written.push("collapsed.md");

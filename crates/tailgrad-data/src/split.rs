@@ -34,6 +34,12 @@ pub struct DataSpec {
     /// order) and test on the rest. Absent = use the official train/test files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_test_file: Option<f64>,
+    /// Train, validate and test on these classes only (empty = all). The test images of the
+    /// other classes become the split's `novel` set: concepts the network never saw, which the
+    /// `few-shot` instrument learns from a few examples (Sorscher et al.'s protocol; labels keep
+    /// their dataset values, and the network keeps an output per dataset class).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<u8>,
 }
 
 /// Flipped labels: `flipped[i]` is true when training label `i` was replaced.
@@ -54,6 +60,8 @@ pub struct Split {
     pub train_index: Vec<usize>,
     pub validation: Option<Images>,
     pub test: Images,
+    /// The test images of the classes left out by `classes` (None when every class is used).
+    pub novel: Option<Images>,
     pub noise: LabelNoise,
 }
 
@@ -67,6 +75,7 @@ impl DataSpec {
             validation: 0,
             label_noise: 0.0,
             split_test_file: None,
+            classes: Vec::new(),
         }
     }
 
@@ -78,6 +87,24 @@ impl DataSpec {
             && !(f > 0.0 && f < 1.0)
         {
             return Err(DataError::Config(format!("`data.split_test_file` = {f} must be in (0, 1)")));
+        }
+        let n = self.name.classes();
+        if !self.classes.is_empty() && self.label_noise > 0.0 {
+            return Err(DataError::Config("`data.classes` and `data.label_noise` cannot be combined (noise would draw labels of the left-out classes)".into()));
+        }
+        if let Some(c) = self.classes.iter().find(|&&c| c as usize >= n) {
+            return Err(DataError::Config(format!("`data.classes` has class {c}, but {} has classes 0..{}", self.name, n - 1)));
+        }
+        let mut sorted = self.classes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != self.classes.len() || self.classes.len() == 1 || self.classes.len() == n {
+            return Err(DataError::Config(format!(
+                "`data.classes` = {:?} must list 2 to {} distinct classes of {} (leave it out to use all)",
+                self.classes,
+                n - 1,
+                self.name
+            )));
         }
         Ok(())
     }
@@ -126,6 +153,15 @@ impl DataSpec {
                 (all.select(&tr), tr, all.select(&te))
             }
         };
+        let (test, novel) = if self.classes.is_empty() {
+            (test, None)
+        } else {
+            let of = |images: &Images, inside: bool| -> Vec<usize> { (0..images.len()).filter(|&i| self.classes.contains(&images.labels[i]) == inside).collect() };
+            let keep = of(&train, true);
+            train = train.select(&keep);
+            train_index = keep.iter().map(|&i| train_index[i]).collect();
+            (test.select(&of(&test, true)), Some(test.select(&of(&test, false))))
+        };
         if self.train_per_class > 0 {
             let keep = train.first_per_class(self.train_per_class);
             train = train.select(&keep);
@@ -154,7 +190,7 @@ impl DataSpec {
             None
         };
         let noise = inject_label_noise(&mut train, self.label_noise, &mut rng);
-        Ok(Split { dataset: self.name, train, train_index, validation, test, noise })
+        Ok(Split { dataset: self.name, train, train_index, validation, test, novel, noise })
     }
 }
 

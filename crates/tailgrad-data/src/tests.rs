@@ -233,3 +233,24 @@ fn archives_are_checked_by_md5_and_unpacked() {
     fetch::download_archive(&url, &md5, "cifar-10-batches-bin", dir.path(), &files, false).unwrap();
     assert_eq!(formats::read_cifar10(&dir.path().join("test_batch.bin")).unwrap().1.len(), 20);
 }
+
+#[test]
+fn a_class_subset_trains_and_tests_on_its_classes_and_keeps_the_others_as_novel_concepts() {
+    let spec = DataSpec { dir: Some(full_data_dir()), classes: vec![0, 1, 2, 3, 4], ..DataSpec::new(Dataset::Mnist) };
+    let split = spec.load(0).unwrap();
+    // MNIST's class counts (see mnist_facts): digits 0-4 in train and test, 5-9 as novel concepts.
+    assert_eq!(split.train.len(), 5923 + 6742 + 5958 + 6131 + 5842);
+    assert!(split.train.labels.iter().all(|&l| l <= 4) && split.test.labels.iter().all(|&l| l <= 4));
+    assert_eq!(split.test.len(), 980 + 1135 + 1032 + 1010 + 982);
+    let novel = split.novel.expect("left-out classes are kept");
+    assert_eq!(novel.class_counts(), [0, 0, 0, 0, 0, 892, 958, 1028, 974, 1009]);
+    assert_eq!(split.train_index.len(), split.train.len());
+    assert_eq!(split.train.classes, 10, "labels keep their dataset values");
+    assert!(DataSpec { dir: Some(full_data_dir()), ..DataSpec::new(Dataset::Mnist) }.load(0).unwrap().novel.is_none());
+    // Bad subsets are refused, naming the key.
+    for (classes, noise) in [(vec![3], 0.0), (vec![1, 1, 2], 0.0), (vec![0, 10], 0.0), ((0..10).collect(), 0.0), (vec![0, 1], 0.1)] {
+        let bad = DataSpec { dir: Some(full_data_dir()), classes, label_noise: noise, ..DataSpec::new(Dataset::Mnist) };
+        let err = bad.load(0).unwrap_err().to_string();
+        assert!(err.contains("`data.classes`"), "{err}");
+    }
+}

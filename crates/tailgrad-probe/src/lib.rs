@@ -23,6 +23,7 @@ pub mod noise;
 pub mod objective;
 pub mod params;
 pub mod probes;
+pub mod robustness;
 pub mod slices;
 pub mod variance_flatness;
 pub mod weight_stats;

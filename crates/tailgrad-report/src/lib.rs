@@ -11,6 +11,7 @@ mod figure;
 mod heatmap;
 mod paired;
 mod plot;
+mod probe_summary;
 pub mod stats;
 mod table;
 
@@ -20,6 +21,7 @@ pub use figure::{Panel, Series, Style, xy_figure};
 pub use heatmap::{HeatLine, HeatPanel, heat_maps};
 pub use paired::{PairedRow, paired_differences, write_paired};
 pub use plot::learning_curves;
+pub use probe_summary::{Paired, ProbeRow, last_probe_scalars, probe_summaries, write_probe_summaries};
 pub use table::{EpochsTo, TableRow, summary_table, write_tables};
 
 #[cfg(test)]

@@ -176,3 +176,40 @@ fn a_dashed_line_is_cut_into_dashes_that_run_on_across_corners() {
     // A corner inside a dash keeps the dash one piece through the corner.
     assert_eq!(dashes(&[(0, 0), (5, 0), (5, 10)], 10.0, 6.0), vec![vec![(0, 0), (5, 0), (5, 5)]]);
 }
+
+#[test]
+fn probe_results_are_summarized_by_cell_and_paired_with_the_reference_at_equal_seeds() {
+    let tmp = tailgrad_testkit::TempDir::new();
+    let groups = study(tmp.path());
+    // Each run's probe log: an early measurement, a failed one, and the last one that counts
+    // (value = 10 * seed + 1 for alpha = 1, 10 * seed for the Gaussian); seed 4 of alpha = 1 has none.
+    for g in &groups {
+        for r in &g.runs {
+            let seed = r.seed() as f64;
+            let v = if g.series == "alpha = 1" { 10.0 * seed + 1.0 } else { 10.0 * seed };
+            if g.series == "alpha = 1" && r.seed() == 4 {
+                continue;
+            }
+            let log = serde_json::json!([
+                { "step": 0, "epoch": 0.0, "scalars": { "snr": -1.0 }, "record": null },
+                { "step": 10, "epoch": 1.0, "scalars": { "snr": v }, "record": null },
+                { "step": 20, "epoch": 2.0, "error": "out of memory" },
+            ]);
+            std::fs::create_dir_all(r.reference.dir.join("probes")).unwrap();
+            std::fs::write(r.reference.dir.join("probes/few-shot.json"), log.to_string()).unwrap();
+        }
+    }
+    let rows = probe_summaries(&groups, Some("alpha = 2")).unwrap();
+    assert_eq!(rows.len(), 2);
+    let heavy = rows.iter().find(|r| r.series == "alpha = 1").unwrap();
+    assert_eq!(heavy.key, "few-shot/snr");
+    assert_eq!(heavy.per_seed, vec![(0, 1.0), (1, 11.0), (2, 21.0), (3, 31.0)]);
+    assert_eq!(heavy.spread.unwrap().median, 16.0);
+    let paired = heavy.paired.as_ref().unwrap();
+    assert_eq!(paired.per_seed, vec![(0, 1.0), (1, 1.0), (2, 1.0), (3, 1.0)]);
+    assert_eq!((paired.median, paired.above, paired.interval.unwrap().mean), (1.0, 4, 1.0));
+    assert!(rows.iter().find(|r| r.series == "alpha = 2").unwrap().paired.is_none(), "the reference is not paired with itself");
+    let md = write_probe_summaries(&rows, tmp.path()).unwrap();
+    assert!(md.contains("| sigma_w = 0.5 | alpha = 1 | few-shot/snr | 4 | 16.0000 [8.5000, 23.5000] |"), "{md}");
+    assert!(tmp.path().join("probes.csv").is_file());
+}

@@ -47,6 +47,8 @@ pub struct ProbeContext<'a> {
     pub model: &'a Mlp,
     pub train: &'a DeviceSplit,
     pub test: &'a DeviceSplit,
+    /// The test images of the classes left out of training (`data.classes`), if any.
+    pub novel: Option<&'a DeviceSplit>,
     /// Which training labels label noise flipped (None without label noise).
     pub flipped: Option<&'a [bool]>,
     pub step: u64,

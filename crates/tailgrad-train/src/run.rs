@@ -24,6 +24,8 @@ pub struct Prepared {
     pub train_set: DeviceSplit,
     pub val_set: Option<DeviceSplit>,
     pub test_set: DeviceSplit,
+    /// The test images of the classes that `data.classes` leaves out (the novel concepts).
+    pub novel_set: Option<DeviceSplit>,
 }
 
 /// Load `spec`'s data once onto `device` and resolve `model.input` / `model.classes` (0 = from
@@ -47,7 +49,8 @@ pub fn prepare(spec: &RunSpec, device: &Device) -> anyhow::Result<Prepared> {
     let train_set = upload(&split.train);
     let val_set = split.validation.as_ref().map(upload);
     let test_set = upload(&split.test);
-    Ok(Prepared { split, model_spec, train_set, val_set, test_set })
+    let novel_set = split.novel.as_ref().map(upload);
+    Ok(Prepared { split, model_spec, train_set, val_set, test_set, novel_set })
 }
 
 /// How [`train`] runs: on which device, whether it resumes, with which instruments, and what may

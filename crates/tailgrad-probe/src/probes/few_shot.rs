@@ -1,8 +1,9 @@
 //! `few-shot`: Sorscher et al.'s few-shot geometry ([`crate::few_shot`]) of every hidden layer's
-//! representation (and the input), over `points` test images per class of `classes` (the novel
-//! concepts: classes the network was not trained on, when it was trained on the others), for each
-//! m in `shots`: the mean over ordered class pairs of the SNR, the predicted error H(SNR) and the
-//! prototype rule's measured error over `episodes` episodes.
+//! representation (and the input), over the first `points` images per class of `classes`, for
+//! each m in `shots`: the mean over ordered class pairs of the SNR, the predicted error H(SNR) and
+//! the prototype rule's measured error over `episodes` episodes. The images are the novel
+//! concepts (the test images of the classes that `data.classes` left out of training) when the run
+//! has them, else the test split.
 
 use super::{check_classes, record, settings};
 use crate::few_shot::{Manifold, PairGeometry, SecondOrder, prototype_error};
@@ -15,7 +16,7 @@ use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 #[derive(Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Settings {
-    /// Classes whose test images form the concept manifolds (empty = all).
+    /// Classes whose images form the concept manifolds (empty = all of the source's).
     classes: Vec<i64>,
     /// Test images per class.
     points: usize,
@@ -75,21 +76,30 @@ impl Probe for FewShotProbe {
 
     fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
         let s = &self.settings;
-        let labels = read_i64s(ctx.test.y.clone());
-        let classes: Vec<i64> = if s.classes.is_empty() { (0..=labels.iter().copied().max().unwrap_or(0)).collect() } else { s.classes.clone() };
-        // The first `points` test images of each class, in file order.
+        let source = ctx.novel.unwrap_or(ctx.test);
+        let labels = read_i64s(source.y.clone());
+        let classes: Vec<i64> = if s.classes.is_empty() {
+            let mut present = labels.clone();
+            present.sort_unstable();
+            present.dedup();
+            present
+        } else {
+            s.classes.clone()
+        };
+        // The first `points` images of each class, in file order.
         let mut per_class: Vec<Vec<i64>> = Vec::new();
         for &c in &classes {
             let idx: Vec<i64> = (0..labels.len()).filter(|&i| labels[i] == c).take(s.points).map(|i| i as i64).collect();
             if idx.len() < s.points {
-                bail!("probe `few-shot`: class {c} has {} test images, fewer than `points` = {}", idx.len(), s.points);
+                let what = if ctx.novel.is_some() { "novel (left-out)" } else { "test" };
+                bail!("probe `few-shot`: class {c} has {} {what} images, fewer than `points` = {}", idx.len(), s.points);
             }
             per_class.push(idx);
         }
         // Per class, per layer: the representation (input pixels, then each hidden activation).
         let mut reps: Vec<Vec<(usize, Vec<f64>)>> = Vec::new();
         for idx in &per_class {
-            let (x, _) = ctx.test.rows(idx);
+            let (x, _) = source.rows(idx);
             let trace = ctx.model.forward_trace(x.clone());
             let mut layers = vec![x];
             layers.extend(trace.post);

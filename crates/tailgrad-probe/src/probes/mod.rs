@@ -11,6 +11,7 @@
 //! | `duality` | `layer` (1), `test_samples` (2000), `hessian_samples` (5000), `hessian` (`lanczos` or `dense`), `top_k` (50), `remainder_probes` (20) | `true_gap`, `matched_gap`, `top_k_share`, `hessian_estimate` |
 //! | `weight-stats` | `min_tail` (10), `min_eigenvalues` (50) | `layer<l>/alpha`, `/beta`, `/scale`, `/esd_alpha` |
 //! | `few-shot` | `classes` (all), `points` (500), `shots` ([1, 5]), `episodes` (100) | `layer<l>/m<m>/snr`, `/predicted_error`, `/measured_error` |
+//! | `robustness` | `samples` (2000), `noise_std` ([0.5, 1, 2, 4]), `fgsm_eps` ([0.05, 0.1, 0.2, 0.4]), `draws` (1) | `clean_accuracy`, `noise_<sigma>/accuracy`, `fgsm_<eps>/accuracy` |
 //! | `local-elasticity` | `samples` (100), `classes` (all), `eta` (the run's lr) | `s_rel_same`, `s_rel_cross`, `kmeans_acc_rel`, `spectral_acc_rel`, `kernel_kmeans_acc_ker`, ... |
 //!
 //! Settings are checked when the probe is built (values) and before training starts (against
@@ -21,6 +22,7 @@ mod few_shot;
 mod gradient_noise;
 mod hessian;
 mod local_elasticity;
+mod robustness;
 mod slices;
 mod variance_flatness;
 mod weight_stats;
@@ -29,7 +31,8 @@ use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
-pub const NAMES: [&str; 8] = ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats", "local-elasticity", "few-shot"];
+pub const NAMES: [&str; 9] =
+    ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats", "local-elasticity", "few-shot", "robustness"];
 
 /// The probes of a run config, checked (unknown names or settings are errors naming the entry).
 pub fn build(specs: &[ProbeSpec]) -> anyhow::Result<Vec<Box<dyn Probe>>> {
@@ -52,6 +55,7 @@ fn build_one(spec: &ProbeSpec) -> anyhow::Result<Box<dyn Probe>> {
         "weight-stats" => Box::new(weight_stats::WeightStatsProbe::new(spec)?),
         "local-elasticity" => Box::new(local_elasticity::ElasticityProbe::new(spec)?),
         "few-shot" => Box::new(few_shot::FewShotProbe::new(spec)?),
+        "robustness" => Box::new(robustness::RobustnessProbe::new(spec)?),
         other => bail!("config: unknown probe `{other}`; the probes are {}", NAMES.join(", ")),
     };
     Ok(probe)

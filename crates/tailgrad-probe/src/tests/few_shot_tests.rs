@@ -112,6 +112,7 @@ fn the_few_shot_probe_measures_each_layer_of_a_network_on_real_mnist() {
         model: &model,
         train: &train,
         test: &test,
+        novel: None,
         flipped: None,
         step: 0,
         epochs_done: 0,

@@ -10,6 +10,7 @@ mod jacobian_spectrum_tests;
 mod linalg_tests;
 mod noise_tests;
 mod probes_tests;
+mod robustness_tests;
 mod variance_flatness_tests;
 mod weight_stats_tests;
 

@@ -300,6 +300,7 @@ impl<'a> Session<'a> {
             model: &self.model,
             train: &self.data.train_set,
             test: &self.data.test_set,
+            novel: self.data.novel_set.as_ref(),
             flipped: (self.spec.data.label_noise > 0.0).then_some(self.data.split.noise.flipped.as_slice()),
             step: self.pos.step,
             epochs_done: self.pos.epoch,
