@@ -283,7 +283,7 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
             written.push("paired.md|csv");
         }
     }
-    if let Some(files) = crate::study_probes::report(&groups, study.reference_series().as_deref(), &title, &out)? {
+    if let Some(files) = crate::study_probes::report(&groups, study.reference_series().as_deref(), &study.study.name, &out)? {
         println!("Instrument results by cell (median [IQR] over seeds, paired differences from the Gaussian) in {}", out.join("probes.md").display());
         written.extend(files);
     }

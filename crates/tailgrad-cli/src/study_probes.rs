@@ -6,8 +6,9 @@
 use std::path::Path;
 use tailgrad_report::{Group, Panel, ProbeRow, Series, Style, probe_summaries, write_probe_summaries, xy_figure};
 
-/// Write the table and figures; returns the files written (None when no run has probes).
-pub fn report(groups: &[Group], reference: Option<&str>, title: &str, out: &Path) -> anyhow::Result<Option<Vec<&'static str>>> {
+/// Write the table and figures of study `name`; returns the files written (None when no run has
+/// probes).
+pub fn report(groups: &[Group], reference: Option<&str>, name: &str, out: &Path) -> anyhow::Result<Option<Vec<&'static str>>> {
     let rows = probe_summaries(groups, reference)?;
     if rows.is_empty() {
         return Ok(None);
@@ -34,7 +35,7 @@ pub fn report(groups: &[Group], reference: Option<&str>, title: &str, out: &Path
     for (stem, files, x_desc, y_desc, parse) in &figures {
         let panels = panels(&rows, parse.as_ref(), x_desc, y_desc);
         if panels.iter().any(|p| !p.series.is_empty()) {
-            xy_figure(&panels, &format!("{title}: {y_desc}, median over seeds"), out, stem)?;
+            xy_figure(&panels, &format!("{name}: {y_desc}, median over seeds"), out, stem)?;
             written.push(*files);
         }
     }
