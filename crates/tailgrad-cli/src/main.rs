@@ -95,6 +95,8 @@ impl Common {
             o.push(format!("{prefix}backend=\"{b}\""));
         }
         if let Some(d) = &self.data_dir {
+            // Absolute, so that the run's spec.toml resumes from any working directory.
+            let d = std::path::absolute(d).unwrap_or_else(|_| d.clone());
             o.push(format!("{prefix}data.dir={}", toml_string(&d.display().to_string())));
         }
         if let Some(c) = &self.console {
@@ -271,4 +273,15 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_relative_data_dir_is_stored_absolute() {
+        // Issue 24, item 7: `--data-dir ds` was written verbatim into spec.toml.
+        let common = super::Common { set: vec![], backend: None, data_dir: Some("ds".into()), runs_dir: "runs".into(), console: None, no_download: false };
+        let want = std::env::current_dir().unwrap().join("ds");
+        assert_eq!(common.overrides("run."), [format!("run.data.dir={}", super::toml_string(&want.display().to_string()))]);
+    }
 }

@@ -198,18 +198,23 @@ fn preflight(points: &[Point], study_dir: &Path, device: Option<&burn::tensor::D
         && need > free
     {
         bail!(
-            "{} has {:.1} GB free, but the study's checkpoints need about {:.1} GB ({:.0} MB per run); free space, \
+            "{} has {} free, but the study's checkpoints need about {} ({} per run); free space, \
              lower `train.keep_checkpoints`, or use another --runs-dir",
             study_dir.display(),
-            free as f64 / 1e9,
-            need as f64 / 1e9,
-            per_run as f64 / 1e6
+            size(free),
+            size(need),
+            size(per_run)
         );
     }
     Ok(())
 }
 
 /// Free bytes on the filesystem holding `dir`, from `df` (None where it cannot tell).
+/// A byte count for a message: MB below a gigabyte (so that 17 MB is not "0.0 GB"), else GB.
+fn size(bytes: u64) -> String {
+    if bytes < 1_000_000_000 { format!("{:.0} MB", bytes as f64 / 1e6) } else { format!("{:.1} GB", bytes as f64 / 1e9) }
+}
+
 fn free_bytes(dir: &Path) -> Option<u64> {
     let out = std::process::Command::new("df").arg("-Pk").arg(dir).output().ok()?;
     let text = String::from_utf8(out.stdout).ok()?;
@@ -325,4 +330,14 @@ fn phase_diagram(study: &StudyFile, rows: &[tailgrad_report::TableRow], groups: 
     let rows_l: Vec<String> = s.alpha.iter().map(|a| a.to_string()).collect();
     let cols: Vec<String> = s.sigma_w.iter().map(|x| x.to_string()).collect();
     tailgrad_report::heat_maps(&panels, ("alpha", &rows_l), ("sigma_w", &cols), &format!("{}: phase diagram", s.name), out, "phase_diagram")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_in_messages_keep_their_digits() {
+        // Issue 24, item 8: 17 MB free read "0.0 GB free".
+        assert_eq!(super::size(17_000_000), "17 MB");
+        assert_eq!(super::size(2_345_000_000), "2.3 GB");
+    }
 }

@@ -117,6 +117,19 @@ impl Download {
     }
 }
 
+/// What a download is about to replace: each file missing, or present but failing its check
+/// (with the check's finding), so that a damaged file is not reported as absent.
+fn download_notice(dir: &Path, dataset: Dataset, problems: &[FileStatus]) -> String {
+    let what: Vec<String> = problems
+        .iter()
+        .map(|p| match &p.result {
+            Err(DataError::Missing { .. }) | Ok(_) => format!("{} is missing", p.name),
+            Err(e) => format!("{} failed its check ({e})", p.name),
+        })
+        .collect();
+    format!("{dataset} in {}: {}; downloading", dir.join(dataset.dir_name()).display(), what.join("; "))
+}
+
 /// Make sure every file of `dataset` that a run needs (`needed`: the file names) is in `dir`
 /// and intact, downloading the dataset (verified, temp file then rename) when one is missing
 /// and downloads are allowed. The error, when it cannot, names what is missing and how to
@@ -134,7 +147,7 @@ pub fn ensure(dir: &Path, dataset: Dataset, needed: &[&str], download: &Download
             _ => missing(dir, dataset, &names),
         });
     }
-    eprintln!("{dataset}: {} not in {}; downloading", names.join(", "), dir.join(dataset.dir_name()).display());
+    eprintln!("{}", download_notice(dir, dataset, &problems));
     fetch(dir, dataset, download.base_url.as_deref(), progress).map(|_| ()).map_err(|e| match e {
         DataError::Download { url, problem } => DataError::Download {
             url,
@@ -145,9 +158,13 @@ pub fn ensure(dir: &Path, dataset: Dataset, needed: &[&str], download: &Download
 }
 
 /// Download every file of `dataset` that is not already present and verified. `base_url`
-/// replaces the official location (mirrors, and the tests' local server).
+/// replaces the official location (mirrors, and the tests' local server), with or without a
+/// trailing slash.
 pub fn fetch(dir: &Path, dataset: Dataset, base_url: Option<&str>, progress: bool) -> Result<Vec<PathBuf>, DataError> {
     let folder = dir.join(dataset.dir_name());
+    // A mirror is a folder: its files are joined to it with one '/' whether or not it ends in one.
+    let base_url = base_url.map(|b| format!("{}/", b.trim_end_matches('/')));
+    let base_url = base_url.as_deref();
     let todo: Vec<&FileEntry> = verify(dir, dataset)
         .into_iter()
         .zip(dataset.files())
@@ -252,4 +269,20 @@ pub(crate) fn download_archive(
         return Err(fail(format!("archive lacks {inner_dir}/{}", absent.join(", "))));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod notice_tests {
+    #[test]
+    fn a_damaged_file_is_not_reported_as_missing() {
+        // Issue 24, item 8: a present but corrupt file read "... not in DIR; downloading".
+        let dir = tailgrad_testkit::TempDir::new();
+        std::fs::create_dir_all(dir.path().join("mnist")).unwrap();
+        std::fs::write(dir.path().join("mnist/t10k-labels-idx1-ubyte"), b"not labels").unwrap();
+        let problems: Vec<_> = super::verify(dir.path(), crate::Dataset::Mnist).into_iter().filter(|s| s.result.is_err()).collect();
+        let notice = super::download_notice(dir.path(), crate::Dataset::Mnist, &problems);
+        assert!(notice.contains("train-images-idx3-ubyte is missing"), "{notice}");
+        assert!(notice.contains("t10k-labels-idx1-ubyte failed its check (") && notice.contains("SHA-256"), "{notice}");
+        assert!(notice.ends_with("; downloading"), "{notice}");
+    }
 }

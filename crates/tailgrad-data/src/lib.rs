@@ -24,8 +24,10 @@ pub use split::{DataSpec, LabelNoise, Split, balanced_sample};
 pub enum DataError {
     #[error("{path}: {problem}")]
     Corrupt { path: String, problem: String },
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    /// The OS error is part of the message, not a `source` (which error reporters such as
+    /// anyhow's `{:#}` print a second time).
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: SHA-256 is {actual}, expected {expected} (a corrupt or different file; delete it and fetch again)")]
     Checksum { path: String, expected: String, actual: String },
     #[error("dataset `{dataset}` is not in {dir}: missing {missing}. {hint}")]
@@ -37,7 +39,7 @@ pub enum DataError {
 }
 
 pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> DataError {
-    DataError::Io { path: path.display().to_string(), source }
+    DataError::Io { path: path.display().to_string(), error: source }
 }
 
 pub(crate) fn corrupt(path: &std::path::Path, problem: impl Into<String>) -> DataError {
@@ -48,3 +50,19 @@ pub use host::{Images, Part, load_part};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod io_error_tests {
+    #[test]
+    fn an_os_error_is_printed_once_in_an_error_chain() {
+        // Issue 24, item 8: "...(os error 28): No space left on device (os error 28)".
+        let e = super::io_error(std::path::Path::new("runs/a/metrics.csv"), std::io::Error::from_raw_os_error(28));
+        let mut chain = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            chain.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        assert!(chain.starts_with("runs/a/metrics.csv: ") && chain.matches("os error 28").count() == 1, "{chain}");
+    }
+}

@@ -1,8 +1,8 @@
 //! A study's runs, read from their directories and grouped by grid cell.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use std::path::PathBuf;
-use tailgrad_rundir::{MetricRow, Status, Summary, metrics};
+use tailgrad_rundir::{MetricRow, Status, Summary, csvlog, metrics};
 
 /// A cell of a study's grid: the series (e.g. the alpha index) and the panel (e.g. the sigma_w
 /// index) it belongs to.
@@ -102,7 +102,16 @@ impl Group {
 pub fn group_runs(runs: &[RunRef]) -> anyhow::Result<Vec<Group>> {
     let mut groups: Vec<Group> = Vec::new();
     for reference in runs {
-        let rows = metrics::read_rows(&reference.dir).with_context(|| format!("reading the metrics of {}", reference.dir.display()))?;
+        let path = reference.dir.join(metrics::FILE);
+        let read = csvlog::read::<MetricRow>(&path).with_context(|| format!("reading the metrics of {}", reference.dir.display()))?;
+        if read.dropped_partial_line {
+            bail!(
+                "{}: the last row is cut short, so the run's final evaluation is missing from it (summary.json has it); \
+                 restore the file or train the run again before reporting",
+                path.display()
+            );
+        }
+        let rows = read.rows;
         let summary = Summary::read(&reference.dir)?;
         let run = Run { reference: reference.clone(), rows, summary };
         match groups.iter_mut().find(|g| g.cell == reference.cell) {

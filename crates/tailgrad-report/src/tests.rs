@@ -213,3 +213,17 @@ fn probe_results_are_summarized_by_cell_and_paired_with_the_reference_at_equal_s
     assert!(md.contains("| sigma_w = 0.5 | alpha = 1 | few-shot/snr | 4 | 16.0000 [8.5000, 23.5000] |"), "{md}");
     assert!(tmp.path().join("probes.csv").is_file());
 }
+
+#[test]
+fn a_finished_run_whose_metrics_end_in_a_cut_row_is_refused_by_name() {
+    // Issue 24, item 2: the report took the final accuracy from the row before the cut one.
+    let tmp = tailgrad_testkit::TempDir::new();
+    let dir = tmp.path().join("a1_s1/seed0");
+    write_run(&dir, &[0.1, 0.93, 0.94], Status::Finished, 3.0e3);
+    let refs = [RunRef { dir: dir.clone(), cell: Cell { series: 0, panel: 0 }, panel: "sigma_w = 1".into(), series: "alpha = 1".into(), seed: 0 }];
+    assert_eq!(group_runs(&refs).unwrap()[0].runs[0].final_acc(), 0.94);
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    std::fs::write(dir.join("metrics.csv"), &text[..text.len() - 5]).unwrap();
+    let err = group_runs(&refs).unwrap_err().to_string();
+    assert!(err.contains("a1_s1/seed0/metrics.csv: the last row is cut short"), "{err}");
+}

@@ -32,8 +32,10 @@ pub use summary::{Collapse, CollapseReason, Status, Summary, Timings};
 /// Why a run-directory file could not be read or written. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum RunDirError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    /// The OS error is part of the message, not a `source` (which error reporters such as
+    /// anyhow's `{:#}` print a second time).
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: {problem}")]
     Format { path: String, problem: String },
     #[error(
@@ -44,9 +46,25 @@ pub enum RunDirError {
 }
 
 pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> RunDirError {
-    RunDirError::Io { path: path.display().to_string(), source }
+    RunDirError::Io { path: path.display().to_string(), error: source }
 }
 
 pub(crate) fn format_error(path: &std::path::Path, problem: impl Into<String>) -> RunDirError {
     RunDirError::Format { path: path.display().to_string(), problem: problem.into() }
+}
+
+#[cfg(test)]
+mod io_error_tests {
+    #[test]
+    fn an_os_error_is_printed_once_in_an_error_chain() {
+        // Issue 24, item 8: "...(os error 28): No space left on device (os error 28)".
+        let e = super::io_error(std::path::Path::new("runs/a/metrics.csv"), std::io::Error::from_raw_os_error(28));
+        let mut chain = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            chain.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        assert!(chain.starts_with("runs/a/metrics.csv: ") && chain.matches("os error 28").count() == 1, "{chain}");
+    }
 }
