@@ -57,12 +57,7 @@ mod io_error_tests {
     fn an_os_error_is_printed_once_in_an_error_chain() {
         // Issue 24, item 8: "...(os error 28): No space left on device (os error 28)".
         let e = super::io_error(std::path::Path::new("runs/a/metrics.csv"), std::io::Error::from_raw_os_error(28));
-        let mut chain = e.to_string();
-        let mut cause = std::error::Error::source(&e);
-        while let Some(c) = cause {
-            chain.push_str(&format!(": {c}"));
-            cause = c.source();
-        }
+        let chain = tailgrad_testkit::error_chain(&e);
         assert!(chain.starts_with("runs/a/metrics.csv: ") && chain.matches("os error 28").count() == 1, "{chain}");
     }
 }

@@ -98,3 +98,14 @@ mod tests {
         assert!(!kept.exists());
     }
 }
+
+/// An error and its sources as error reporters print them (anyhow's `{:#}`): `e: cause: cause`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut chain = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        chain.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    chain
+}
