@@ -422,3 +422,90 @@ fn slurm_and_pbs_scripts_throttle_split_and_requeue_on_the_time_limit_signal() {
     run_task_with_requeue(&study.join("sweep.pbs"), &[("PBS_ARRAY_INDEX", "1"), ("PBS_JOBID", "12[1].pbs")], "TERM", &study.join("a2_s0.5/seed0"), &bin);
     assert_eq!(std::fs::read_to_string(&qrerun).unwrap(), "12[1].pbs\n");
 }
+
+#[test]
+fn a_study_has_one_config_whatever_command_trains_it() {
+    // Issue 24, item 1: an array task with another lr, and two compares started together with
+    // different lrs, each trained part of one study; `report` merged them.
+    let tmp = TempDir::new();
+    let runs = tmp.path().join("runs");
+    let args = small_study_args("one");
+    let study = runs.join("one");
+    ok(tailgrad().arg("compare").args(&args).args(["--task", "0", "--runs-dir"]).arg(&runs).output().unwrap());
+    let recorded = std::fs::read(study.join("study.toml")).unwrap();
+    let other = tailgrad().arg("compare").args(&args).args(["--task", "1", "--set", "run.train.lr=0.01", "--runs-dir"]).arg(&runs).output().unwrap();
+    assert_eq!(other.status.code(), Some(1), "{}", stderr(&other));
+    assert!(stderr(&other).contains("`run.train.lr` = 0.01 (was 0.05)"), "{}", stderr(&other));
+    assert!(!study.join("a2_s0.5").exists(), "the refused task trained nothing");
+    assert_eq!(std::fs::read(study.join("study.toml")).unwrap(), recorded, "nor rewrote the study's record");
+
+    // Two compares started at the same moment with different lrs: one trains, one is refused.
+    let start = |lr: &str| {
+        let mut a = small_study_args("race");
+        a.extend(["--set".to_string(), format!("run.train.lr={lr}"), "--jobs".into(), "1".into(), "--runs-dir".into()]);
+        tailgrad().arg("compare").args(&a).arg(&runs).stderr(Stdio::piped()).spawn().unwrap()
+    };
+    let (a, b) = (start("0.05"), start("0.02"));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let (winner, loser, lr) = match (a.status.success(), b.status.success()) {
+        (true, false) => (&a, &b, 0.05),
+        (false, true) => (&b, &a, 0.02),
+        _ => panic!("exactly one of two compares with different configs may train the study:\n{}\n{}", stderr(&a), stderr(&b)),
+    };
+    assert!(stderr(loser).contains("records the config of study `race`") && stderr(loser).contains("`run.train.lr`"), "{}", stderr(loser));
+    assert!(stderr(winner).contains("report: 4 runs of 4"), "{}", stderr(winner));
+    for cell in ["a1.5_s0.5", "a1.5_s1", "a2_s0.5", "a2_s1"] {
+        let spec: toml::Value = toml::from_str(&std::fs::read_to_string(runs.join("race").join(cell).join("seed0/spec.toml")).unwrap()).unwrap();
+        assert_eq!(spec["train"]["lr"].as_float(), Some(lr), "{cell} was trained by the winner");
+    }
+
+    // A study whose runs were trained with another config than its record (as older versions
+    // could leave it) is refused by `report`, naming the run and the key.
+    let file = runs.join("race/study.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace(&format!("lr = {lr}"), "lr = 0.3")).unwrap();
+    let out = tailgrad().arg("report").arg(runs.join("race")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a1.5_s0.5/seed0 was trained with a different config") && stderr(&out).contains(&format!("`train.lr` = 0.3 (was {lr})")), "{}", stderr(&out));
+}
+
+#[test]
+fn compare_stops_on_sigterm_and_on_sigint_in_the_background_like_train() {
+    // Issue 24, item 6: `compare` died on SIGTERM with status 143 and no message, and started in
+    // the background from a script (SIGINT ignored) it ran to the end on SIGINT.
+    let tmp = TempDir::new();
+    let runs = tmp.path().join("runs");
+    let args = slow_study_args("stoppable");
+    let study = runs.join("stoppable");
+    let first_run = study.join("a1.5_s0.5/seed0");
+    let needle = study.to_str().unwrap().to_string();
+    // As a script's `tailgrad compare ... &` starts it: SIGINT ignored (inherited through exec).
+    let start = |jobs: &str, background: bool| {
+        let mut line = vec![env!("CARGO_BIN_EXE_tailgrad").to_string(), "compare".into()];
+        line.extend(args.iter().cloned());
+        line.extend(["--jobs".into(), jobs.into(), "--runs-dir".into(), runs.display().to_string()]);
+        let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
+        let trap = if background { "trap '' INT; " } else { "" };
+        Command::new("sh").arg("-c").arg(format!("{trap}exec {}", quoted.join(" "))).current_dir(repo()).env("TAILGRAD_DATA", repo().join("datasets")).stderr(Stdio::piped()).spawn().unwrap()
+    };
+    for (jobs, background, signal) in [("2", false, "TERM"), ("2", true, "INT"), ("1", true, "INT")] {
+        let before = metric_rows(&first_run);
+        let mut compare = start(jobs, background);
+        wait_for("an evaluation", 120, || metric_rows(&first_run) > before);
+        kill(&mut compare, signal);
+        let t = Instant::now();
+        let out = compare.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(t.elapsed() < Duration::from_secs(60), "{jobs} jobs, SIG{signal}: took {:?} to stop", t.elapsed());
+        assert_eq!(out.status.code(), Some(4), "{jobs} jobs, SIG{signal}:\n{err}");
+        assert!(err.contains("study stoppable stopped on request; every run is checkpointed. Continue with the same command:\n  tailgrad compare "), "{err}");
+        wait_for("the workers to exit", 30, || processes_mentioning(&needle).is_empty());
+        assert!(!first_run.join("summary.json").exists(), "stopped before the run finished: {err}");
+    }
+    // The same command continues; each run's curve has one row per epoch.
+    let out = start("2", false).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for cell in ["a1.5_s0.5", "a1.5_s1", "a2_s0.5", "a2_s1"] {
+        assert_eq!(epochs(&study.join(cell).join("seed0")), [0.0, 1.0, 2.0, 3.0, 4.0], "{cell}");
+    }
+}

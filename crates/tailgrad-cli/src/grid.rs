@@ -119,14 +119,21 @@ impl StudyFile {
         Ok(())
     }
 
-    /// Every grid point, sigma_w-major, then alpha, then seed.
-    pub fn expand(&self, study_dir: &Path, origin: &str) -> anyhow::Result<Vec<Point>> {
+    /// The base run config, resolved (defaults filled in): what every grid point trains with
+    /// before the grid sets its seed and init law.
+    pub fn base_spec(&self, origin: &str) -> anyhow::Result<RunSpec> {
         let mut run = self.run.clone();
         run.entry("name").or_insert_with(|| toml::Value::String(self.study.name.clone()));
         let base = RunSpec::from_table(run, &[], origin)?;
         if base.model.layer_init.is_some() {
             bail!("{origin}: `run.model.layer_init` cannot be combined with a study's grid, which sets `model.init` of every layer");
         }
+        Ok(base)
+    }
+
+    /// Every grid point, sigma_w-major, then alpha, then seed.
+    pub fn expand(&self, study_dir: &Path, origin: &str) -> anyhow::Result<Vec<Point>> {
+        let base = self.base_spec(origin)?;
         let mut points = Vec::new();
         for (sigma_index, &sigma_w) in self.study.sigma_w.iter().enumerate() {
             for (alpha_index, &alpha) in self.study.alpha.iter().enumerate() {

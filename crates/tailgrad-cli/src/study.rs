@@ -5,6 +5,8 @@
 use crate::CompareArgs;
 use crate::grid::{Point, StudyFile};
 use crate::train_cmd::{self, busy, exit_code};
+use crate::spec_diff::training_differences;
+use crate::study_config::{self, Use};
 use crate::{data_cmd, emit, populations, workers};
 use anyhow::{Context, bail};
 use std::path::Path;
@@ -19,17 +21,15 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let (study, origin) = StudyFile::load(args.study.as_deref(), &args.common.overrides("run."))?;
     let study_dir = args.common.runs_dir.join(&study.study.name);
     let points = study.expand(&study_dir, &origin)?;
-    // The study directory is made only once the study can start (a failed check leaves nothing).
-    let write_study = || -> anyhow::Result<()> {
-        std::fs::create_dir_all(&study_dir).with_context(|| format!("creating {}", study_dir.display()))?;
-        Ok(tailgrad_rundir::io::write_atomically(&study_dir.join("study.toml"), toml::to_string(&study)?.as_bytes())?)
-    };
+    // The study directory is made only once the study can start (a failed check leaves nothing);
+    // then it records the study's config, or checks this command's against the recorded one.
+    let claim = |how| study_config::claim(&study_dir, &study, &origin, how);
     let all: Vec<&Point> = points.iter().collect();
     if args.population == Some(0) {
         bail!("--population 0: give the number of runs per population (1: every run alone)");
     }
     if let Some(scheduler) = args.emit {
-        write_study()?;
+        claim(Use::Whole)?;
         let population = args.population.unwrap_or(1);
         let options = emit::Options {
             parallelism: args.array_parallelism,
@@ -51,7 +51,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         let tasks = populations::tasks(&all, population);
         let what = if population > 1 { format!("tasks of up to {population} runs") } else { "grid points".to_string() };
         let task = tasks.get(k).with_context(|| format!("--task {k}: the study has {} {what} (0..{})", tasks.len(), tasks.len()))?;
-        write_study()?;
+        claim(Use::Task)?;
         return train_task(task);
     }
     check_consistent(&points, &origin)?;
@@ -60,13 +60,13 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let on_cpu = selected.as_ref().is_some_and(|s| s.backend == tailgrad_backend::BackendChoice::Cpu);
     let population = args.population.unwrap_or_else(|| populations::default_size(on_cpu));
     let existed = study_dir.exists();
-    if let Err(e) = preflight(&points, &study_dir, selected.as_ref().map(|s| &s.device), population) {
+    if let Err(e) = preflight(&points, &study_dir, selected.as_ref().map(|s| &s.device), population).and_then(|_| claim(Use::Whole)) {
         if !existed {
-            let _ = std::fs::remove_dir_all(&study_dir);
+            // Only if still empty: a concurrent compare may own it by now.
+            let _ = std::fs::remove_dir(&study_dir);
         }
         return Err(e);
     }
-    write_study()?;
     let t = &points[0].spec.train;
     eprintln!(
         "study {}: {} runs ({} alpha x {} sigma_w x {} seeds), {} epochs each on {} -> {}",
@@ -94,17 +94,29 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let trained = todo.len();
     let tasks = populations::tasks(&todo, population);
     let jobs = args.jobs.unwrap_or_else(|| workers::default_jobs(on_cpu)).min(tasks.len()).max(1);
+    // SIGINT and SIGTERM (also when started in the background, where a shell ignores SIGINT)
+    // stop the study as they stop `train`: every run checkpointed, exit status 4.
+    let stop = StopFlag::on_signals()?;
+    let stopped = || {
+        eprintln!(
+            "study {} stopped on request; every run is checkpointed. Continue with the same command:\n  {}",
+            study.study.name,
+            command_line()
+        );
+        Ok(ExitCode::from(tailgrad_train::EXIT_STOPPED))
+    };
     if jobs > 1 {
-        workers::run_all(&tasks, jobs)?;
+        if workers::run_all(&tasks, jobs, &stop)? == workers::Ended::Stopped {
+            return stopped();
+        }
     } else {
-        let stop = StopFlag::on_signals()?;
         let mut done = 0;
         for task in &tasks {
             for (p, end) in task.iter().zip(train_together(task, stop.clone())?) {
                 done += 1;
                 match end {
                     Ok(RunEnd::Completed(s)) => eprintln!("[{done}/{}] {}: {}", todo.len(), p.spec.name, workers::outcome(&s)),
-                    Ok(RunEnd::Stopped { .. }) => return Ok(ExitCode::from(tailgrad_train::EXIT_STOPPED)),
+                    Ok(RunEnd::Stopped { .. }) => return stopped(),
                     Err(e) if busy(&e) => eprintln!("[{done}/{}] {}: skipped, {e:#}", todo.len(), p.spec.name),
                     Err(e) => return Err(e),
                 }
@@ -114,6 +126,16 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     eprintln!("study {}: trained {trained} runs in {:.1} min", study.study.name, started.elapsed().as_secs_f64() / 60.0);
     report(&study_dir)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// This process's command line, quoted for a POSIX shell where needed (to print how to continue).
+fn command_line() -> String {
+    std::env::args()
+        .enumerate()
+        .map(|(i, a)| if i == 0 { "tailgrad".to_string() } else { a })
+        .map(|a| if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@".contains(c)) { a } else { format!("'{}'", a.replace('\'', "'\\''")) })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The runs of a task trained (or resumed) in this process: alone, or as one population.
@@ -158,14 +180,21 @@ fn train_task(task: &[&Point]) -> anyhow::Result<ExitCode> {
     Ok(status)
 }
 
-/// Runs trained earlier must have been trained with the config the study gives now.
+/// Runs trained earlier must have been trained with the config the study gives now (where they
+/// run and read may differ): a study's runs are never mixed, neither in training nor in a report.
 fn check_consistent(points: &[Point], origin: &str) -> anyhow::Result<()> {
     for p in points {
         let spec_file = p.dir.join("spec.toml");
         if spec_file.exists() {
-            let existing = std::fs::read_to_string(&spec_file).with_context(|| format!("reading {}", spec_file.display()))?;
-            if existing != p.spec.to_toml() {
-                bail!("{} was trained with a different config than {origin} now gives; delete it, or give the study a new `study.name`", p.dir.display());
+            let trained = tailgrad_train::RunSpec::from_file(&spec_file, &[])?;
+            let differences = training_differences(&trained, &p.spec, "");
+            if !differences.is_empty() {
+                bail!(
+                    "{} was trained with a different config than {origin} gives:\n  {}\nA study's runs share one config: \
+                     delete that run, or give the study a new `study.name`",
+                    p.dir.display(),
+                    differences.join("\n  ")
+                );
             }
         }
     }
@@ -256,6 +285,7 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     let path = study_dir.join("study.toml");
     let (study, origin) = StudyFile::load(Some(&path), &[]).with_context(|| format!("{} is not a study directory", study_dir.display()))?;
     let points = study.expand(study_dir, &origin)?;
+    check_consistent(&points, &origin)?;
     let done: Vec<_> = points.iter().filter(|p| p.dir.join("summary.json").exists()).map(Point::run_ref).collect();
     if done.is_empty() {
         bail!("{}: no finished runs to report", study_dir.display());

@@ -1,5 +1,6 @@
 //! `tailgrad train`: one run, fresh or resumed, with the exit status saying how it ended.
 
+use crate::spec_diff::{RESUMABLE_KEYS, changed_keys};
 use crate::{TrainArgs, data_cmd};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -16,10 +17,6 @@ pub const EXIT_BUSY: u8 = 5;
 /// Set by `compare` for its worker processes: the worker stops (checkpointed) if that process,
 /// its parent, goes away.
 pub const PARENT_ENV: &str = "TAILGRAD_PARENT_PID";
-
-/// The keys a resumed run may take from the command line: where it runs and reads, not what it
-/// trains.
-const RESUMABLE_KEYS: [&str; 3] = ["backend", "data.dir", "log.console"];
 
 pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let overrides = args.common.overrides("");
@@ -141,22 +138,6 @@ fn resumed_spec(dir: &Path, overrides: &[String]) -> anyhow::Result<RunSpec> {
     Ok(spec)
 }
 
-/// The dotted keys whose values differ between two TOML tables.
-fn changed_keys(a: &toml::Table, b: &toml::Table, prefix: &str) -> Vec<String> {
-    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .flat_map(|k| {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            match (a.get(k), b.get(k)) {
-                (Some(toml::Value::Table(x)), Some(toml::Value::Table(y))) => changed_keys(x, y, &path),
-                (x, y) if x == y => vec![],
-                _ => vec![path],
-            }
-        })
-        .collect()
-}
 
 /// Train (or resume) `spec` in `run_dir` on the backend it names, printing the backend line first.
 pub fn run(spec: &RunSpec, run_dir: &Path, resume: bool, stop: StopFlag) -> anyhow::Result<RunEnd> {
@@ -165,16 +146,4 @@ pub fn run(spec: &RunSpec, run_dir: &Path, resume: bool, stop: StopFlag) -> anyh
     let probes = tailgrad_probe::build(&spec.probes)?;
     let options = TrainOptions { device: &selected.device, description: selected.description.clone(), resume, probes, stop };
     tailgrad_train::train(spec, run_dir, options)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changed_keys_are_dotted_paths() {
-        let a: toml::Table = toml::from_str("x = 1\n[train]\nlr = 0.1\nepochs = 2\n[data]\nname = \"mnist\"").unwrap();
-        let b: toml::Table = toml::from_str("x = 1\n[train]\nlr = 0.2\nepochs = 2\n[data]\nname = \"mnist\"\ndir = \"d\"").unwrap();
-        assert_eq!(changed_keys(&a, &b, ""), ["data.dir", "train.lr"]);
-    }
 }

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tailgrad_rundir::{RunLock, Status, Summary};
+use tailgrad_train::StopFlag;
 
 pub fn outcome(s: &Summary) -> String {
     match s.status {
@@ -70,10 +71,20 @@ fn log_of(task: &[&Point]) -> std::path::PathBuf {
     task[0].dir.join("train.log")
 }
 
+/// How a set of workers ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// Every run finished (or was finished by another process).
+    Done,
+    /// A stop was requested: every running worker checkpointed its runs and exited.
+    Stopped,
+}
+
 /// Train `tasks` (a run, or runs to train as one population) with up to `jobs` worker processes
 /// at once; a failed run is reported and the others carry on (collapsed and diverged runs are
-/// results, not failures).
-pub fn run_all(tasks: &[Vec<&Point>], jobs: usize) -> anyhow::Result<()> {
+/// results, not failures). When `stop` is requested (SIGINT, SIGTERM, SIGUSR1 to this process),
+/// each worker is asked to stop (SIGUSR1: checkpoint at the next step and exit), and waited for.
+pub fn run_all(tasks: &[Vec<&Point>], jobs: usize, stop: &StopFlag) -> anyhow::Result<Ended> {
     let threads = threads_per_worker(jobs);
     let total: usize = tasks.iter().map(Vec::len).sum();
     let populations = tasks.iter().filter(|t| t.len() > 1).count();
@@ -92,6 +103,9 @@ pub fn run_all(tasks: &[Vec<&Point>], jobs: usize) -> anyhow::Result<()> {
         eprintln!("[{}/{}] {}: {line}; about {:.1} min left", done, total, p.spec.name, per_run * left as f64 / 60.0);
     };
     loop {
+        if stop.requested() {
+            return stop_workers(running);
+        }
         while running.len() < jobs {
             let Some(task) = queue.pop_front() else { break };
             let mut mine = Vec::new();
@@ -156,5 +170,23 @@ pub fn run_all(tasks: &[Vec<&Point>], jobs: usize) -> anyhow::Result<()> {
     if !failed.is_empty() {
         bail!("{} runs failed: {}", failed.len(), failed.join(", "));
     }
-    Ok(())
+    Ok(Ended::Done)
+}
+
+/// Ask every running worker to checkpoint and stop (SIGUSR1, which a worker honours like SIGTERM
+/// but, unlike a second SIGINT or SIGTERM from a terminal's Ctrl-C reaching the whole process
+/// group, never as "stop at once"), and wait for them.
+fn stop_workers(running: Vec<(Vec<&Point>, Child)>) -> anyhow::Result<Ended> {
+    eprintln!("stopping: {} workers checkpoint their runs", running.len());
+    for (_, child) in &running {
+        // SAFETY: kill(2) on a child's pid; the child is not yet reaped, so the pid is still its.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGUSR1) };
+    }
+    for (task, mut child) in running {
+        let status = child.wait()?;
+        if status.code() != Some(tailgrad_train::EXIT_STOPPED as i32) && !task.iter().all(|p| Summary::read(&p.dir).is_ok()) {
+            eprintln!("{}: its worker ended with {status}; see {}", task[0].spec.name, log_of(&task).display());
+        }
+    }
+    Ok(Ended::Stopped)
 }

@@ -1,6 +1,7 @@
 //! Generic x-y figures (one row of panels; lines or points; linear or log axes), PNG and SVG,
 //! for the instruments' results (variance vs flatness, Hessian density, loss slices, ...).
 
+use anyhow::Context;
 use crate::plot::{PALETTE, register_font};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -35,9 +36,9 @@ pub fn xy_figure(panels: &[Panel], title: &str, dir: &Path, stem: &str) -> anyho
     register_font();
     let size = (460 * panels.len().max(1) as u32 + 20, 440);
     let png = dir.join(format!("{stem}.png"));
-    draw(BitMapBackend::new(&png, size).into_drawing_area(), panels, title)?;
+    draw(BitMapBackend::new(&png, size).into_drawing_area(), panels, title).with_context(|| format!("drawing {}", png.display()))?;
     let svg = dir.join(format!("{stem}.svg"));
-    draw(SVGBackend::new(&svg, size).into_drawing_area(), panels, title)?;
+    draw(SVGBackend::new(&svg, size).into_drawing_area(), panels, title).with_context(|| format!("drawing {}", svg.display()))?;
     Ok(())
 }
 
@@ -128,5 +129,16 @@ mod tests {
     fn tick_labels_are_short() {
         let t = |v: f64| super::tick(&v);
         assert_eq!([t(9.999999999999998e-8), t(2.5), t(0.1), t(20000.0), t(0.0), t(1.0)], ["1e-7", "2.5", "0.1", "2e4", "0", "1"]);
+    }
+
+    #[test]
+    fn a_figure_that_cannot_be_written_names_its_file() {
+        // Issue 24, item 8: `report` on a read-only filesystem printed plotters' error alone.
+        let tmp = tailgrad_testkit::TempDir::new();
+        let blocked = tmp.path().join("not-a-folder");
+        std::fs::write(&blocked, b"x").unwrap();
+        let panel = super::Panel { series: vec![super::Series { name: "s".into(), points: vec![(0.0, 1.0), (1.0, 2.0)], style: super::Style::Line }], ..Default::default() };
+        let e = format!("{:#}", super::xy_figure(&[panel], "t", &blocked, "fig").unwrap_err());
+        assert!(e.starts_with(&format!("drawing {}", blocked.join("fig.png").display())), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! Heat maps over a 2-D grid (e.g. the (alpha, sigma_w) phase diagram of Qu, Wardak & Gong):
 //! one panel per quantity, cells coloured on a viridis-like scale and labelled with their value.
 
+use anyhow::Context;
 use crate::plot::register_font;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -51,9 +52,9 @@ pub fn heat_maps(
     register_font();
     let size = (520 * panels.len().max(1) as u32, 480);
     let png = dir.join(format!("{stem}.png"));
-    draw(BitMapBackend::new(&png, size).into_drawing_area(), panels, (row_name, row_labels), (col_name, col_labels), title)?;
+    draw(BitMapBackend::new(&png, size).into_drawing_area(), panels, (row_name, row_labels), (col_name, col_labels), title).with_context(|| format!("drawing {}", png.display()))?;
     let svg = dir.join(format!("{stem}.svg"));
-    draw(SVGBackend::new(&svg, size).into_drawing_area(), panels, (row_name, row_labels), (col_name, col_labels), title)?;
+    draw(SVGBackend::new(&svg, size).into_drawing_area(), panels, (row_name, row_labels), (col_name, col_labels), title).with_context(|| format!("drawing {}", svg.display()))?;
     Ok(())
 }
 

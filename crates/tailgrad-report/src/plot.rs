@@ -3,6 +3,7 @@
 //! line, and the median over seeds as a bold one. A collapsed seed shows as a thin line at
 //! chance, not as a band that drags a mean down.
 
+use anyhow::Context;
 use crate::aggregate::Group;
 use crate::stats::quantile;
 use tailgrad_rundir::MetricRow;
@@ -39,9 +40,9 @@ pub fn learning_curves(groups: &[Group], title: &str, dir: &Path, stem: &str) ->
     let panels = panel_names(groups);
     let size = ((420 * panels.len().max(1)) as u32 + 40, 760);
     let png = dir.join(format!("{stem}.png"));
-    draw(BitMapBackend::new(&png, size).into_drawing_area(), groups, &panels, title)?;
+    draw(BitMapBackend::new(&png, size).into_drawing_area(), groups, &panels, title).with_context(|| format!("drawing {}", png.display()))?;
     let svg = dir.join(format!("{stem}.svg"));
-    draw(SVGBackend::new(&svg, size).into_drawing_area(), groups, &panels, title)?;
+    draw(SVGBackend::new(&svg, size).into_drawing_area(), groups, &panels, title).with_context(|| format!("drawing {}", svg.display()))?;
     Ok(())
 }
 

@@ -26,6 +26,25 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), RunDirError> {
     })
 }
 
+/// Create `path` holding `data` unless it already exists, atomically: the file appears whole or
+/// not at all, and of several processes creating it at once exactly one succeeds (the data are
+/// written to a temporary file and hard-linked into place). Returns false, writing nothing, when
+/// `path` exists.
+pub fn create_atomically(path: &Path, data: &[u8]) -> Result<bool, RunDirError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.{}.new", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()));
+    let linked = written.map_err(|e| io_error(&tmp, e)).and_then(|_| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_error(path, e)),
+    });
+    let _ = std::fs::remove_file(&tmp);
+    linked
+}
+
 /// Check that `name` can be one folder inside another (a run or study name under `--runs-dir`):
 /// not empty, not `.` or `..`, no path separator, no control character.
 pub fn check_folder_name(name: &str) -> Result<(), String> {
@@ -83,5 +102,12 @@ mod tests {
         std::fs::write(&blocked, b"x").unwrap();
         let e = write_atomically(&blocked.join("a.json"), b"x").unwrap_err().to_string();
         assert!(e.contains("file-not-dir"), "{e}");
+        // Created once: the second creation writes nothing and says so; no temporary is left.
+        let once = dir.path().join("once/study.toml");
+        std::fs::create_dir_all(once.parent().unwrap()).unwrap();
+        assert!(create_atomically(&once, b"first").unwrap());
+        assert!(!create_atomically(&once, b"second").unwrap());
+        assert_eq!(std::fs::read(&once).unwrap(), b"first");
+        assert_eq!(std::fs::read_dir(once.parent().unwrap()).unwrap().count(), 1);
     }
 }

@@ -39,10 +39,10 @@ pub enum RunDirError {
     #[error("{path}: {problem}")]
     Format { path: String, problem: String },
     #[error(
-        "{path} is owned by process {pid} on host {host} (since {since}); wait for it to finish, or stop it \
+        "{path} is owned by {owner}; wait for it to finish, or stop it \
          (a lock left by a process that no longer runs is taken over automatically)"
     )]
-    Locked { path: String, pid: u32, host: String, since: String },
+    Locked { path: String, owner: String },
 }
 
 pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> RunDirError {

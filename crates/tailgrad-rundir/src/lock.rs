@@ -48,9 +48,25 @@ fn read_owner(path: &Path) -> Option<Owner> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
-fn locked(path: &Path) -> RunDirError {
-    let owner = read_owner(path).unwrap_or(Owner { pid: 0, host: "unknown".into(), since: 0 });
-    RunDirError::Locked { path: path.display().to_string(), pid: owner.pid, host: owner.host, since: format!("unix time {}", owner.since) }
+/// The owner named in a held lock file. An owner writes its name just after taking the lock, so
+/// a reader that comes in between waits for it (up to a second) rather than report no one.
+fn wait_for_owner(path: &Path) -> Option<Owner> {
+    for _ in 0..50 {
+        if let Some(owner) = read_owner(path) {
+            return Some(owner);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}
+
+/// The refusal for a lock held by someone else, naming them when the lock file does.
+fn locked(path: &Path, owner: Option<Owner>) -> RunDirError {
+    let owner = match owner {
+        Some(o) => format!("process {} on host {} (since unix time {})", o.pid, o.host, o.since),
+        None => "another process, which has not written its name into the lock file".to_string(),
+    };
+    RunDirError::Locked { path: path.display().to_string(), owner }
 }
 
 impl RunLock {
@@ -59,7 +75,7 @@ impl RunLock {
         let (mut file, path) = open(run_dir)?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(locked(&path)),
+            Err(TryLockError::WouldBlock) => return Err(locked(&path, wait_for_owner(&path))),
             Err(TryLockError::Error(e)) => return Err(io_error(&path, e)),
         }
         let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -81,9 +97,7 @@ impl RunLock {
         let (file, path) = open(run_dir)?;
         match file.try_lock() {
             Ok(()) => Ok(None), // released when `file` drops
-            Err(TryLockError::WouldBlock) => {
-                Ok(Some(read_owner(&path).unwrap_or(Owner { pid: 0, host: "unknown".into(), since: 0 })))
-            }
+            Err(TryLockError::WouldBlock) => Ok(Some(wait_for_owner(&path).ok_or_else(|| locked(&path, None))?)),
             Err(TryLockError::Error(e)) => Err(io_error(&path, e)),
         }
     }
@@ -114,6 +128,26 @@ mod tests {
         assert_eq!(RunLock::holder(dir.path()).unwrap().unwrap().pid, std::process::id());
         drop(first);
         assert_eq!(RunLock::holder(dir.path()).unwrap(), None);
+        // Issue 24, item 8: a lock taken but not yet named read "owned by process 0 on host
+        // unknown". The name written a moment after the lock is waited for...
+        let (held, lock_file) = open(dir.path()).unwrap();
+        held.set_len(0).unwrap();
+        held.try_lock().unwrap();
+        let writer = std::thread::spawn({
+            let lock_file = lock_file.clone();
+            move || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::fs::write(lock_file, r#"{"pid":4242,"host":"node7","since":1}"#).unwrap();
+            }
+        });
+        let e = RunLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("owned by process 4242 on host node7"), "{e}");
+        writer.join().unwrap();
+        // ... and a lock never named says so, not "process 0".
+        std::fs::write(&lock_file, b"").unwrap();
+        let e = RunLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("owned by another process, which has not written its name"), "{e}");
+        drop(held);
         let _again = RunLock::acquire(dir.path()).unwrap();
     }
 }
