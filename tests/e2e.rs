@@ -318,8 +318,8 @@ fn slurm_array_script_runs_grid_points_and_report_merges_partial_results() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--task 4: the study has 4 grid points"));
 }
 
-/// A study trained as one population of 4 runs in one process: killed mid-way, resumed, and
-/// equal, row for row, to the same runs trained alone; `--emit --population 2` packs two runs
+/// A study trained as one population of 4 runs in one process: stopped by request mid-interval,
+/// resumed, killed, resumed, and equal, value for value, to the same runs trained alone; `--emit --population 2` packs two runs
 /// per array task.
 #[test]
 fn a_population_study_resumes_after_a_kill_and_equals_the_runs_trained_alone() {
@@ -330,9 +330,18 @@ fn a_population_study_resumes_after_a_kill_and_equals_the_runs_trained_alone() {
     let (alone, together) = (tmp.path().join("alone"), tmp.path().join("together"));
     ok(tailgrad().arg("compare").args(&args).args(["--population", "1", "--runs-dir"]).arg(&alone).output().unwrap());
     let study = together.join("pop");
-    let mut child = tailgrad().arg("compare").args(&args).args(["--population", "4", "--runs-dir"]).arg(&together).process_group(0).spawn().unwrap();
-    // Kill the study once a member has checkpointed epoch 2 (20 steps per epoch).
+    let start = || tailgrad().arg("compare").args(&args).args(["--population", "4", "--runs-dir"]).arg(&together).process_group(0).spawn().unwrap();
+    // Stop the study by request once a member has checkpointed epoch 2 (20 steps per epoch): it
+    // checkpoints mid-interval, with the running sums of the next metrics row (issue 24, item 3:
+    // their last digit came back wrong); then SIGKILL it after epoch 4.
+    let mut child = start();
     wait_while_running(&mut child, || study.join("a2_s1/seed0/checkpoints/step-00000040.safetensors").exists(), "a member's epoch-2 checkpoint");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(4), "stopped on request");
+    let mid = std::fs::read_dir(study.join("a2_s1/seed0/checkpoints")).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.starts_with("step-") && !n.ends_with("20.safetensors") && !n.ends_with("40.safetensors")).count();
+    assert_eq!(mid, 1, "a mid-epoch checkpoint");
+    let mut child = start();
+    wait_while_running(&mut child, || study.join("a2_s1/seed0/checkpoints/step-00000080.safetensors").exists(), "a member's epoch-4 checkpoint");
     kill_group(&mut child);
     let cells = ["a1.5_s0.5", "a2_s0.5", "a1.5_s1", "a2_s1"];
     assert!(cells.iter().all(|c| !study.join(c).join("seed0/summary.json").exists()), "the kill came after the study finished");
@@ -343,6 +352,7 @@ fn a_population_study_resumes_after_a_kill_and_equals_the_runs_trained_alone() {
         let (a, b) = (alone.join("pop").join(cell).join("seed0"), study.join(cell).join("seed0"));
         let rows_b = comparable(&b.join("metrics.csv"));
         assert_eq!(rows_b.len(), 7, "{cell}: step 0 and six epochs, none lost or repeated");
+        // Every logged value but the wall-clock ones (samples_per_s, wall_s), as written.
         assert_eq!(comparable(&a.join("metrics.csv")), rows_b, "{cell}: the population's run must equal the run alone");
         let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(b.join("summary.json")).unwrap()).unwrap();
         assert!(summary["backend"].as_str().unwrap().contains("population of 4"), "{summary}");

@@ -21,6 +21,8 @@ pub struct FileEntry {
     /// SHA-256 of the uncompressed file; `None` where no trusted hash is known (CIFAR-10's
     /// batches, which are checked through the MD5 of the official archive instead).
     pub sha256: Option<&'static str>,
+    /// The uncompressed size in bytes: a download that inflates past it is stopped there.
+    pub bytes: u64,
 }
 
 /// How pixels in [0, 255] become network inputs.
@@ -118,26 +120,27 @@ impl fmt::Display for Dataset {
     }
 }
 
-const fn idx(name: &'static str, sha256: &'static str) -> FileEntry {
-    FileEntry { name, sha256: Some(sha256) }
+const fn idx(name: &'static str, bytes: u64, sha256: &'static str) -> FileEntry {
+    FileEntry { name, sha256: Some(sha256), bytes }
 }
 
+/// A CIFAR-10 batch: 10,000 records of 1 label byte and 3 x 32 x 32 pixels.
 const fn batch(name: &'static str) -> FileEntry {
-    FileEntry { name, sha256: None }
+    FileEntry { name, sha256: None, bytes: 10_000 * 3073 }
 }
 
 const MNIST_FILES: [FileEntry; 4] = [
-    idx("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    idx("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    idx("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    idx("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    idx("train-images-idx3-ubyte", 47_040_016, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    idx("train-labels-idx1-ubyte", 60_008, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    idx("t10k-images-idx3-ubyte", 7_840_016, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    idx("t10k-labels-idx1-ubyte", 10_008, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
 ];
 
 const FASHION_FILES: [FileEntry; 4] = [
-    idx("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-    idx("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-    idx("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-    idx("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+    idx("train-images-idx3-ubyte", 47_040_016, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    idx("train-labels-idx1-ubyte", 60_008, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    idx("t10k-images-idx3-ubyte", 7_840_016, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    idx("t10k-labels-idx1-ubyte", 10_008, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
 ];
 
 const CIFAR10_FILES: [FileEntry; 6] = [

@@ -188,10 +188,31 @@ pub fn fetch(dir: &Path, dataset: Dataset, base_url: Option<&str>, progress: boo
     verify(dir, dataset).into_iter().map(|s| s.result).collect()
 }
 
-/// GET `url` into memory, with a progress bar, failing on an HTTP error or a short body.
-fn download(url: &str, progress: bool) -> Result<Vec<u8>, DataError> {
-    let fail = |problem: String| DataError::Download { url: url.into(), problem };
-    let response = ureq::get(url).call().map_err(|e| fail(e.to_string()))?;
+/// A response body that fails with "truncated body" when it ends before its declared length.
+struct Counted<R> {
+    inner: R,
+    seen: u64,
+    expected: Option<u64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen += n as u64;
+        if n == 0
+            && !buf.is_empty()
+            && let Some(expected) = self.expected
+            && self.seen != expected
+        {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("truncated body: {} of {expected} bytes", self.seen)));
+        }
+        Ok(n)
+    }
+}
+
+/// GET `url` as a stream, with a progress bar; an HTTP error fails here, a short body when read.
+fn open(url: &str, progress: bool) -> Result<impl Read, DataError> {
+    let response = ureq::get(url).call().map_err(|e| DataError::Download { url: url.into(), problem: e.to_string() })?;
     let body = response.into_body();
     let expected = body.content_length();
     let bar = if progress {
@@ -203,15 +224,23 @@ fn download(url: &str, progress: bool) -> Result<Vec<u8>, DataError> {
         indicatif::ProgressStyle::with_template("{msg}\n{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
             .expect("valid template"),
     );
-    let mut data = Vec::with_capacity(expected.unwrap_or(1 << 20) as usize);
-    bar.wrap_read(body.into_reader()).read_to_end(&mut data).map_err(|e| fail(format!("connection broke: {e}")))?;
-    bar.finish_and_clear();
-    if let Some(n) = expected
-        && data.len() as u64 != n
-    {
-        return Err(fail(format!("truncated body: {} of {n} bytes", data.len())));
-    }
+    Ok(Counted { inner: bar.wrap_read(body.into_reader()), seen: 0, expected })
+}
+
+/// GET `url` into memory (an archive, whose MD5 is checked before anything in it is unpacked).
+fn download(url: &str, progress: bool) -> Result<Vec<u8>, DataError> {
+    let mut data = Vec::new();
+    open(url, progress)?.read_to_end(&mut data).map_err(|e| DataError::Download { url: url.into(), problem: format!("connection broke: {e}") })?;
     Ok(data)
+}
+
+/// A temporary file beside `dest`, named for this process and call, so that two processes
+/// downloading the same file never write or rename each other's temporary; the last verified
+/// copy renamed into place wins, and the two are the same bytes.
+fn temporary(dest: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    dest.with_file_name(format!(".{name}.{}.{}.part", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
 }
 
 /// Write `bytes` to a temporary file next to `dest`, then rename it into place. The folder is
@@ -220,22 +249,69 @@ fn install(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
     if let Some(folder) = dest.parent() {
         std::fs::create_dir_all(folder).map_err(|e| io_error(folder, e))?;
     }
-    let tmp = dest.with_extension("part");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| io_error(&tmp, e))?;
-    std::fs::rename(&tmp, dest).map_err(|e| io_error(dest, e))
+    let tmp = temporary(dest);
+    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all())).map_err(|e| io_error(&tmp, e));
+    let installed = written.and_then(|_| std::fs::rename(&tmp, dest).map_err(|e| io_error(dest, e)));
+    if installed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    installed
 }
 
-/// Download one gzipped file, check the SHA-256 of its uncompressed content, install it
-/// uncompressed at `dest`. Nothing is written at `dest` unless every check passed.
+/// Download one gzipped file, inflating it as it arrives into a temporary file beside `dest`
+/// while hashing it, and stop as soon as it inflates past the catalog's size (a damaged file or a
+/// decompression bomb never fills memory or disk); rename it into place only when its size and
+/// SHA-256 match. Nothing is left at `dest`, nor a temporary or a new empty folder, on failure.
 pub fn download_gzip_file(url: &str, dest: &Path, entry: &FileEntry, progress: bool) -> Result<(), DataError> {
-    let gz = download(url, progress)?;
-    let mut plain = Vec::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_end(&mut plain)
-        .map_err(|e| DataError::Download { url: url.into(), problem: format!("not a valid gzip stream: {e}") })?;
-    check_sha256(dest, &plain, entry).map_err(|e| DataError::Download { url: url.into(), problem: e.to_string() })?;
-    install(dest, &plain)
+    let fail = |problem: String| DataError::Download { url: url.into(), problem };
+    let body = open(url, progress)?;
+    let folder = dest.parent().filter(|f| !f.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let made_folder = !folder.exists();
+    std::fs::create_dir_all(folder).map_err(|e| io_error(folder, e))?;
+    let tmp = temporary(dest);
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+        let mut inflated = flate2::read::GzDecoder::new(body).take(entry.bytes + 1);
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n = 0u64;
+        loop {
+            let k = inflated.read(&mut buf).map_err(|e| match e.to_string() {
+                cut if cut.starts_with("truncated body") => fail(format!("connection broke: {cut}")),
+                e => fail(format!("not a valid gzip stream: {e}")),
+            })?;
+            if k == 0 {
+                break;
+            }
+            n += k as u64;
+            if n > entry.bytes {
+                return Err(fail(format!("inflates past the expected {} bytes (a damaged file, or a decompression bomb); stopped there", entry.bytes)));
+            }
+            hasher.update(&buf[..k]);
+            file.write_all(&buf[..k]).map_err(|e| io_error(&tmp, e))?;
+        }
+        if n != entry.bytes {
+            return Err(fail(format!("inflates to {n} bytes, expected {}", entry.bytes)));
+        }
+        // The rest of the body (after the gzip trailer) is read too, so that a connection that
+        // broke before its declared length is reported, as for any other download.
+        std::io::copy(&mut inflated.into_inner().into_inner(), &mut std::io::sink()).map_err(|e| fail(format!("connection broke: {e}")))?;
+        if let Some(expected) = entry.sha256 {
+            let actual = hex(&hasher.finalize());
+            if actual != expected {
+                return Err(fail(DataError::Checksum { path: dest.display().to_string(), expected: expected.into(), actual }.to_string()));
+            }
+        }
+        file.sync_all().map_err(|e| io_error(&tmp, e))?;
+        std::fs::rename(&tmp, dest).map_err(|e| io_error(dest, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        if made_folder {
+            let _ = std::fs::remove_dir(folder);
+        }
+    }
+    result
 }
 
 /// Download a tar.gz, check its MD5, and install `inner_dir/<name>` for each wanted file.

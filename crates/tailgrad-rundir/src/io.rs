@@ -60,6 +60,11 @@ pub fn check_folder_name(name: &str) -> Result<(), String> {
     if name.chars().any(char::is_control) {
         return Err(format!("{name:?} contains a control character"));
     }
+    if name.len() > 255 {
+        // Checked here, before anything is created (the OS refuses such a name only once a
+        // folder above it has been made).
+        return Err(format!("is {} bytes long; a folder name may have at most 255", name.len()));
+    }
     Ok(())
 }
 

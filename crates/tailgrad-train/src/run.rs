@@ -176,6 +176,18 @@ impl Claim {
     /// resuming.
     pub(crate) fn build(&self, spec: &RunSpec, data: &Prepared, device: &Device) -> anyhow::Result<Start> {
         let checkpoint = if self.resume { checkpoint::latest_valid(&self.run_dir, |w| eprintln!("{w}")) } else { None };
+        if self.resume && checkpoint.is_none() && checkpoint::list(&self.run_dir).is_empty() {
+            // Checkpoints deleted (or never written) although training went on: say so, since
+            // the curve so far is dropped and trained again.
+            if let Some(step) = tailgrad_rundir::metrics::read_rows(&self.run_dir).ok().and_then(|rows| rows.last().map(|r| r.step)).filter(|&s| s > 0) {
+                eprintln!(
+                    "warning: {} holds no checkpoint, but {} reached step {step}; the run starts again from step 0 \
+                     (seeded: it replays the same curve)",
+                    checkpoint::dir(&self.run_dir).display(),
+                    self.run_dir.join(tailgrad_rundir::metrics::FILE).display()
+                );
+            }
+        }
         // The sizes come from the data; the init law is the run's own (a population's members
         // share the data but not the law).
         let model_spec = MlpSpec { init: spec.model.init, layer_init: spec.model.layer_init.clone(), ..data.model_spec.clone() };

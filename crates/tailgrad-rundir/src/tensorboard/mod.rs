@@ -96,6 +96,9 @@ impl EventWriter {
         if let Some(step) = restart_at {
             w.write(Event { wall_time: t, step: step as i64, what: Some(EventWhat::SessionLog(SessionLog { status: 1 })) })?;
         }
+        // On disk at once: a session killed before its first flush leaves a valid file, not an
+        // empty one.
+        w.file.flush()?;
         Ok(w)
     }
 
@@ -241,6 +244,22 @@ mod tests {
         // CRC-32C("123456789") = 0xe3069283 (the standard check value); masked as TensorFlow does.
         assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
         assert_eq!(masked_crc(b"123456789"), 0xe306_9283u32.rotate_right(15).wrapping_add(0xa282_ead8));
+    }
+
+    #[test]
+    fn a_session_killed_before_its_first_flush_leaves_a_valid_file() {
+        // Issue 24, item 10: killed sessions left 0-byte event files. A writer that is never
+        // flushed nor dropped (as under SIGKILL) has its header records on disk already.
+        let dir = tailgrad_testkit::TempDir::new();
+        let w = EventWriter::create(dir.path(), Some(8)).unwrap();
+        let path = w.path().to_path_buf();
+        std::mem::forget(w);
+        let bytes = std::fs::read(&path).unwrap();
+        let first = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        // Record = length (8) + its CRC (4) + data + CRC (4): the version, then the restart marker.
+        let second = u64::from_le_bytes(bytes[16 + first..24 + first].try_into().unwrap()) as usize;
+        assert_eq!(bytes.len(), 32 + first + second, "two whole records");
+        assert!(bytes.windows(13).any(|w| w == b"brain.Event:2"), "the file-version record");
     }
 
     #[test]

@@ -46,7 +46,9 @@ impl Session<'_> {
             best_test_acc: self.pos.best_test_acc,
             best_step: self.pos.best_step,
             wall_s,
-            train_samples_per_s: self.clock.rate(),
+            // A session that trained no step (a finished run's summary regenerated) keeps the
+            // throughput its last metrics row measured.
+            train_samples_per_s: if self.clock.seconds > 0.0 { self.clock.rate() } else { self.last_row.as_ref().and_then(|r| r.samples_per_s).unwrap_or(0.0) },
             backend: self.description.clone(),
             parameters: self.model.num_params(),
             time: Timings { train_steps_s: self.clock.seconds, total_s: self.started.elapsed().as_secs_f64(), ..self.time.clone() },
