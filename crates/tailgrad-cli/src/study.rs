@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
-use tailgrad_report::{HeatPanel, group_runs, learning_curves, paired_differences, summary_table, write_collapsed, write_paired, write_tables};
+use tailgrad_report::{Group, HeatPanel, group_runs, learning_curves, paired_differences, summary_table, write_collapsed, write_paired, write_tables};
 use tailgrad_rundir::tensorboard::{EventWriter, HParam};
 use tailgrad_rundir::Summary;
 use tailgrad_train::{Member, RunEnd, StopFlag};
@@ -44,7 +44,16 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         eprintln!("when the tasks are done: tailgrad report {}", study_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
-    data_cmd::ensure(&points[0].spec.data, args.common.no_download)?;
+    // Every dataset the grid trains on (a `data.name` axis has several).
+    let mut datasets: Vec<&tailgrad_data::DataSpec> = Vec::new();
+    for p in &points {
+        if !datasets.iter().any(|d| d.name == p.spec.data.name && d.dir == p.spec.data.dir) {
+            datasets.push(&p.spec.data);
+        }
+    }
+    for data in datasets {
+        data_cmd::ensure(data, args.common.no_download)?;
+    }
     if let Some(k) = args.task {
         // Array task K: grid point K, or with --population P the K-th population of P runs.
         let population = args.population.unwrap_or(1);
@@ -68,13 +77,12 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         return Err(e);
     }
     let t = &points[0].spec.train;
+    let grid: Vec<String> = study.axes().iter().map(|a| format!("{} {}", a.values.len(), a.key)).chain([format!("{} seeds", study.study.seeds.len())]).collect();
     eprintln!(
-        "study {}: {} runs ({} alpha x {} sigma_w x {} seeds), {} epochs each on {} -> {}",
+        "study {}: {} runs ({}), {} epochs each on {} -> {}",
         study.study.name,
         points.len(),
-        study.study.alpha.len(),
-        study.study.sigma_w.len(),
-        study.study.seeds.len(),
+        grid.join(" x "),
         t.epochs,
         points[0].spec.data.name,
         study_dir.display()
@@ -209,25 +217,42 @@ fn preflight(points: &[Point], study_dir: &Path, device: Option<&burn::tensor::D
     let probe = study_dir.join(format!(".write-test.{}", std::process::id()));
     std::fs::write(&probe, b"ok").with_context(|| format!("{} is not writable", study_dir.display()))?;
     let _ = std::fs::remove_file(&probe);
-    let spec = &points[0].spec;
-    let data = spec.data.load(spec.seed).with_context(|| format!("loading the data of {}", spec.name))?;
-    let mut widths = vec![data.train.features()];
-    widths.extend(&spec.model.hidden);
-    widths.push(data.train.classes);
-    // A model too large for memory fails here once, not in every worker.
-    if let Some(device) = device {
-        let members = population.min(points.len());
-        tailgrad_train::run::check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), members, device)?;
+    // Each cell's layer widths (its data's input and class counts around its hidden layers): the
+    // grid's axes may change the width, the depth or the dataset.
+    let mut shapes: Vec<(String, usize, usize)> = Vec::new();
+    let mut cells: Vec<(&Point, Vec<usize>)> = Vec::new();
+    for p in points {
+        let spec = &p.spec;
+        let shape = match shapes.iter().find(|s| s.0 == spec.data.name.to_string()) {
+            Some(s) => s.clone(),
+            None => {
+                let data = spec.data.load(spec.seed).with_context(|| format!("loading the data of {}", spec.name))?;
+                shapes.push((spec.data.name.to_string(), data.train.features(), data.train.classes));
+                shapes.last().expect("just pushed").clone()
+            }
+        };
+        let widths: Vec<usize> = [shape.1].into_iter().chain(spec.model.hidden.iter().copied()).chain([shape.2]).collect();
+        cells.push((p, widths));
     }
-    let params: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
-    let copies = 1 + (spec.train.momentum > 0.0) as u64;
-    let per_run = 4 * params * (copies * spec.train.keep_checkpoints as u64 + 1) + (1 << 20);
-    let need = per_run * points.iter().filter(|p| !p.dir.join("summary.json").exists()).count() as u64;
+    let params = |widths: &[usize]| -> u64 { widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum() };
+    // A model too large for memory fails here once, not in every worker: the grid's largest.
+    if let Some(device) = device
+        && let Some((p, widths)) = cells.iter().max_by_key(|(p, w)| params(w) * p.spec.train.batch_size.max(p.spec.train.eval_batch) as u64)
+    {
+        let members = population.min(points.len());
+        tailgrad_train::run::check_memory(widths, p.spec.train.batch_size.max(p.spec.train.eval_batch), members, device)?;
+    }
+    let per_run = |p: &Point, widths: &[usize]| {
+        let copies = 1 + (p.spec.train.momentum > 0.0) as u64;
+        4 * params(widths) * (copies * p.spec.train.keep_checkpoints as u64 + 1) + (1 << 20)
+    };
+    let need: u64 = cells.iter().filter(|(p, _)| !p.dir.join("summary.json").exists()).map(|(p, w)| per_run(p, w)).sum();
+    let per_run = cells.iter().map(|(p, w)| per_run(p, w)).max().unwrap_or(0);
     if let Some(free) = free_bytes(study_dir)
         && need > free
     {
         bail!(
-            "{} has {} free, but the study's checkpoints need about {} ({} per run); free space, \
+            "{} has {} free, but the study's checkpoints need about {} (up to {} per run); free space, \
              lower `train.keep_checkpoints`, or use another --runs-dir",
             study_dir.display(),
             size(free),
@@ -264,16 +289,30 @@ fn declare_hparams(study: &StudyFile, study_dir: &Path) -> anyhow::Result<()> {
         }
     }
     let s = &study.study;
-    let numbers = |v: &[f64]| v.iter().map(|&x| HParam::Number(x)).collect::<Vec<_>>();
+    // Named as each run records them (`lr`, `width`, ...; see the run's HParams), else by key.
+    fn name(key: &str) -> &str {
+        match key {
+            "train.lr" => "lr",
+            "train.batch_size" => "batch_size",
+            "model.width" => "width",
+            "model.depth" => "depth",
+            other => other,
+        }
+    }
+    let value = |v: &toml::Value| match v {
+        toml::Value::Float(x) => HParam::Number(*x),
+        toml::Value::Integer(i) => HParam::Number(*i as f64),
+        toml::Value::Boolean(b) => HParam::Bool(*b),
+        toml::Value::String(t) => HParam::Text(t.clone()),
+        other => HParam::Text(other.to_string()),
+    };
+    let mut hparams: Vec<(String, Vec<HParam>)> = study.axes().iter().map(|a| (name(&a.key).to_string(), a.values.iter().map(value).collect())).collect();
+    hparams.push(("seed".to_string(), s.seeds.iter().map(|&x| HParam::Number(x as f64)).collect()));
     let mut w = EventWriter::create(study_dir, None)?;
     w.hparams_experiment(
         &s.name,
         &s.expectation,
-        &[
-            ("alpha".to_string(), numbers(&s.alpha)),
-            ("sigma_w".to_string(), numbers(&s.sigma_w)),
-            ("seed".to_string(), s.seeds.iter().map(|&x| HParam::Number(x as f64)).collect()),
-        ],
+        &hparams,
         &[("test/accuracy", "test accuracy"), ("test/loss", "test loss"), ("train/loss", "training loss")],
     )?;
     w.flush()?;
@@ -286,7 +325,8 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     let (study, origin) = StudyFile::load(Some(&path), &[]).with_context(|| format!("{} is not a study directory", study_dir.display()))?;
     let points = study.expand(study_dir, &origin)?;
     check_consistent(&points, &origin)?;
-    let done: Vec<_> = points.iter().filter(|p| p.dir.join("summary.json").exists()).map(Point::run_ref).collect();
+    let finished: Vec<&Point> = points.iter().filter(|p| p.dir.join("summary.json").exists()).collect();
+    let done: Vec<_> = finished.iter().map(|p| p.run_ref()).collect();
     if done.is_empty() {
         bail!("{}: no finished runs to report", study_dir.display());
     }
@@ -306,19 +346,19 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     learning_curves(&groups, &title, &out, "learning_curves")?;
     let mut written = vec!["learning_curves.png|svg", "table.md|csv"];
     let rows = summary_table(&groups, &study.study.thresholds);
-    if study.study.alpha.len() >= 2 && study.study.sigma_w.len() >= 2 {
+    if study.has_phase_diagram() {
         phase_diagram(&study, &rows, &groups, first.train.epochs, &out)?;
         written.push("phase_diagram.png|svg");
     }
     println!("{}", write_tables(&rows, &out)?);
-    if let Some(reference) = study.reference_series() {
-        let paired = paired_differences(&groups, &reference);
-        if !paired.is_empty() {
-            println!("Paired differences from the Gaussian at equal seeds:\n\n{}", write_paired(&paired, &out)?);
-            written.push("paired.md|csv");
-        }
+    let partitions = by_reference(&groups, &finished);
+    let paired: Vec<_> = partitions.iter().filter_map(|(r, part)| Some(paired_differences(part, r.as_deref()?))).flatten().collect();
+    if !paired.is_empty() {
+        let baseline = study.study.baseline.as_ref().map_or("the Gaussian".to_string(), |b| b.iter().map(|(k, v)| format!("{k} = {v}")).collect());
+        println!("Paired differences from {baseline} at equal seeds:\n\n{}", write_paired(&paired, &out)?);
+        written.push("paired.md|csv");
     }
-    if let Some(files) = crate::study_probes::report(&groups, study.reference_series().as_deref(), &study.study.name, &out)? {
+    if let Some(files) = crate::study_probes::report(&partitions, &study.study.name, &out)? {
         println!("Instrument results by cell (median [IQR] over seeds, paired differences from the Gaussian) in {}", out.join("probes.md").display());
         written.extend(files);
     }
@@ -331,6 +371,23 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     }
     eprintln!("report: {} runs of {} -> {}/{{{}}}", done.len(), points.len(), out.display(), written.join(", "));
     Ok(())
+}
+
+/// The study's groups split by the series they pair with: each baseline series with every series
+/// paired with it (one part per baseline value of the other axes), and a part with no reference for
+/// the rest (a study without a baseline).
+fn by_reference(groups: &[Group], points: &[&Point]) -> Vec<(Option<String>, Vec<Group>)> {
+    let reference_of = |series: &str| points.iter().find(|p| p.series == series).and_then(|p| p.reference.clone());
+    let is_baseline = |series: &str| points.iter().any(|p| p.reference.as_deref() == Some(series));
+    let mut parts: Vec<(Option<String>, Vec<Group>)> = Vec::new();
+    for g in groups {
+        let key = reference_of(&g.series).or_else(|| is_baseline(&g.series).then(|| g.series.clone()));
+        match parts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, part)) => part.push(g.clone()),
+            None => parts.push((key, vec![g.clone()])),
+        }
+    }
+    parts
 }
 
 /// Heat maps over (alpha, sigma_w), keyed by grid index: the median final test accuracy over

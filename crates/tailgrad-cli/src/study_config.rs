@@ -36,6 +36,7 @@ pub fn claim(study_dir: &Path, study: &StudyFile, origin: &str, how: Use) -> any
         .filter(|(_, a, b)| a != b)
         .map(|(key, a, b)| format!("`study.{key}` = {b:?} (was {a:?})"))
         .chain((was.seeds != now.seeds).then(|| format!("`study.seeds` = {:?} (was {:?})", now.seeds, was.seeds)))
+        .chain((was.axes != now.axes).then(|| format!("`study.axes` = {} (was {})", toml::Value::Table(now.axes.clone()), toml::Value::Table(was.axes.clone()))))
         .collect();
     if how == Use::Task {
         differences.extend(grid_changes);

@@ -6,10 +6,14 @@
 use std::path::Path;
 use tailgrad_report::{Group, Panel, ProbeRow, Series, Style, probe_summaries, write_probe_summaries, xy_figure};
 
-/// Write the table and figures of study `name`; returns the files written (None when no run has
-/// probes).
-pub fn report(groups: &[Group], reference: Option<&str>, name: &str, out: &Path) -> anyhow::Result<Option<Vec<&'static str>>> {
-    let rows = probe_summaries(groups, reference)?;
+/// Write the table and figures of study `name` from its groups, given as parts that pair with
+/// one reference series (see `study::by_reference`); returns the files written (None when no run
+/// has probes).
+pub fn report(parts: &[(Option<String>, Vec<Group>)], name: &str, out: &Path) -> anyhow::Result<Option<Vec<&'static str>>> {
+    let mut rows = Vec::new();
+    for (reference, groups) in parts {
+        rows.extend(probe_summaries(groups, reference.as_deref())?);
+    }
     if rows.is_empty() {
         return Ok(None);
     }

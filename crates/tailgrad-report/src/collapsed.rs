@@ -1,10 +1,11 @@
 //! What the diagnostics of the runs that did not learn looked like at initialization, beside
 //! the same numbers for the runs of the same cell that did: the evidence behind a collapse (for
 //! a heavy-tailed net, typically one output-layer weight tens of thousands of times the law's
-//! scale, huge initial logits, and saturated hidden units).
+//! scale, huge initial logits, and saturated hidden units), and each cell's rate of such runs
+//! with its Wilson interval.
 
 use crate::aggregate::Group;
-use crate::stats::quantile;
+use crate::stats::{Z95, quantile, wilson_interval};
 use std::fmt::Write as _;
 use std::path::Path;
 use tailgrad_rundir::{LayerDiagnostics, Status};
@@ -73,6 +74,13 @@ pub fn write_collapsed(groups: &[Group], dir: &Path) -> anyhow::Result<Option<St
     }
     if !any {
         return Ok(None);
+    }
+    md.push_str("\nRates by cell (runs that did not learn, among the cell's seeds; 95% Wilson interval):\n\n| panel | series | did not learn / runs | rate (%) | 95% interval (%) |\n|---|---|---|---|---|\n");
+    for g in groups {
+        let failed = g.runs.iter().filter(|r| r.status() != Status::Finished).count();
+        if let Some((p, lo, hi)) = wilson_interval(failed, g.runs.len(), Z95) {
+            writeln!(md, "| {} | {} | {failed} / {} | {:.1} | [{:.1}, {:.1}] |", g.panel, g.series, g.runs.len(), 100.0 * p, 100.0 * lo, 100.0 * hi)?;
+        }
     }
     std::fs::write(dir.join("collapsed.md"), &md)?;
     Ok(Some(md))

@@ -1,5 +1,5 @@
-//! Statistics over seeds: order statistics (median, quartiles), and a bootstrap interval for a
-//! mean. A study's result is a distribution over seeds: with 5-10 seeds, medians and quartiles
+//! Statistics over seeds: order statistics (median, quartiles), a bootstrap interval for a
+//! mean, and the Wilson interval for a rate (collapses among seeds). A study's result is a distribution over seeds: with 5-10 seeds, medians and quartiles
 //! resist the one collapsed seed that a mean +- std would be dragged by.
 
 use rand::{Rng, SeedableRng};
@@ -70,6 +70,26 @@ pub fn bootstrap_mean(values: &[f64], level: f64, resamples: usize, seed: u64) -
     })
 }
 
+/// A rate `k / n` with its Wilson score interval (Wilson 1927; recommended for small n by
+/// Brown, Cai & DasGupta 2001): with p = k/n and z the normal quantile of the level,
+/// `(p + z^2/2n ± z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)`. Unlike p ± z sqrt(p(1-p)/n) it
+/// stays in [0, 1] and is not empty at k = 0 or k = n. (The crates that offer it, `wilson` and
+/// `bpci`, are single-release one-formula crates; the formula is tested here against bpci's
+/// documented values.) `None` for n = 0.
+pub fn wilson_interval(k: usize, n: usize, z: f64) -> Option<(f64, f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let (p, n) = (k as f64 / n as f64, n as f64);
+    let d = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / d;
+    let half = z / d * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    Some((p, (centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
+/// z for a two-sided 95% interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +135,19 @@ mod tests {
             / 400.0;
         assert!((0.9..=0.97).contains(&covered), "coverage {covered}");
         assert_eq!(bootstrap_mean(&[1.0], 0.95, 100, 0), None);
+    }
+
+    #[test]
+    fn wilson_matches_published_values() {
+        // bpci's documented example: 25 of 100 at z = 1.960.
+        let (p, lo, hi) = super::wilson_interval(25, 100, 1.960).unwrap();
+        assert_eq!(p, 0.25);
+        assert!((lo - 0.1754509400372426).abs() < 1e-12 && (hi - 0.3430464637007583).abs() < 1e-12, "{lo} {hi}");
+        // 10 of 40 at 95%; none of 40 still has an upper bound (3.84/43.84 = 0.0876).
+        let (_, lo, hi) = super::wilson_interval(10, 40, super::Z95).unwrap();
+        assert!((lo - 0.141871).abs() < 1e-6 && (hi - 0.401940).abs() < 1e-6, "{lo} {hi}");
+        let (_, lo, hi) = super::wilson_interval(0, 40, super::Z95).unwrap();
+        assert!(lo == 0.0 && (hi - 0.0876216).abs() < 1e-6, "{hi}");
+        assert_eq!(super::wilson_interval(0, 0, super::Z95), None);
     }
 }

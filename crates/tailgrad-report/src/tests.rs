@@ -135,6 +135,7 @@ fn collapsed_runs_are_shown_with_their_initial_diagnostics_and_figures_are_drawn
     let md = write_collapsed(&groups, tmp.path()).unwrap().unwrap();
     assert!(md.contains("| sigma_w = 0.5 | alpha = 1 | 2 | collapsed | 12.0 | 3: 4.200e2 | 6.20e4 |"), "{md}");
     assert!(md.contains("| median of 4 learned | learned | - | - | 3.00e3 |"), "{md}");
+    assert!(md.contains("| sigma_w = 0.5 | alpha = 1 | 1 / 5 | 20.0 | [3.6, 62.4] |"), "the cell's rate with its Wilson interval: {md}");
     learning_curves(&groups, "test", tmp.path(), "curves").unwrap();
     let png = std::fs::read(tmp.path().join("curves.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
