@@ -1,26 +1,37 @@
 //! SGD gradient noise at a fixed w: statistics of the minibatch gradients `g_mu` (mu = 1..K, each
 //! over B samples) around their mean, and per-sample gradients of dense layers.
 //!
-//! * noise covariance trace `tr(Sigma_B) = (1/(K-1)) sum_mu |g_mu - g_bar|^2` (unbiased);
-//! * the squared norm of the true gradient, without the bias of `|g_bar|^2`, whose expectation is
-//!   `|G|^2 + tr(Sigma_B)/K`: `|G|^2_hat = |g_bar|^2 - tr(Sigma_B)/K`. This is McCandlish et al.'s
-//!   (2018, "An empirical model of large-batch training", appendix A) two-batch-size estimator with
-//!   B_small = B and B_big = K B: `(B_big |G_big|^2 - B_small |G_small|^2) / (B_big - B_small)` with
-//!   `|G_big|^2 = |g_bar|^2` and `|G_small|^2 = <|g_mu|^2>` reduces to it. In the noise-dominated
-//!   regime it can come out <= 0: `B_simple` is then beyond what K minibatches resolve (reported
-//!   as unresolved, NaN), where the plug-in ratio would instead saturate near K B;
+//! * noise covariance trace `tr(Sigma_B) = (1/(K-1)) sum_mu |g_mu - g_bar|^2`; for K disjoint
+//!   minibatches of a population of N samples its expectation is `S^2 / B` exactly, with
+//!   `S^2 = sum_i |g_i - G|^2 / (N - 1)` the per-sample noise trace;
+//! * the squared norm of the true (population) gradient G, without the bias of `|g_bar|^2`. Drawn
+//!   without replacement, `E|g_bar|^2 = |G|^2 + (S^2 / KB)(1 - KB/N)` (the finite-population
+//!   correction; Cochran, *Sampling Techniques*, 1977, thm 2.2), so
+//!   `|G|^2_hat = |g_bar|^2 - (tr(Sigma_B)/K)(1 - KB/N)`. For N -> infinity this is McCandlish et
+//!   al.'s (2018, "An empirical model of large-batch training", appendix A) two-batch-size
+//!   estimator with B_small = B and B_big = K B: `(B_big |G_big|^2 - B_small |G_small|^2) /
+//!   (B_big - B_small)` with `|G_big|^2 = |g_bar|^2` and `|G_small|^2 = <|g_mu|^2>` reduces to it;
+//!   without the correction |G|^2 comes out low by `S^2/N`, a factor `1 - B_simple/N` (half the
+//!   truth when B_simple is N/2). In the noise-dominated regime it can come out <= 0: `B_simple`
+//!   is then beyond what K minibatches resolve (reported as unresolved, NaN), where the plug-in
+//!   ratio would instead saturate near K B;
 //! * gradient noise scale `B_simple = tr(Sigma) / |G|^2 = B tr(Sigma_B) / |G|^2_hat` and gradient
-//!   SNR `|G|^2_hat / tr(Sigma_B)`; the same from n per-sample gradients g_i:
-//!   `tr(Sigma) = (sum_i |g_i|^2 - n |g_bar|^2) / (n - 1)`, `|G|^2_hat = |g_bar|^2 - tr(Sigma)/n`;
+//!   SNR `|G|^2_hat / tr(Sigma_B)`; the same from n per-sample gradients g_i (the first n of a
+//!   permutation): `tr(Sigma) = (sum_i |g_i|^2 - n |g_bar|^2) / (n - 1)` (unbiased for S^2),
+//!   `|G|^2_hat = |g_bar|^2 - (tr(Sigma)/n)(1 - n/N)`;
 //! * the order parameters of Feng & Tu (MLST 2021, learning phases with mislabeled data): the mean
 //!   amplitude `<|g_mu|>` and the mean pairwise alignment `<cos(g_mu, g_nu)>_{mu != nu}`, for all
 //!   samples, and for the clean and the mislabeled samples separately, each group's minibatches
 //!   drawn from that group alone at one common size (amplitude and alignment depend on the batch
-//!   size, so groups compared at different sizes would differ by size alone);
+//!   size, so groups compared at different sizes would differ by size alone); and the cosine of
+//!   the two groups' true gradients, `g_bar_c . g_bar_m / sqrt(|G_c|^2_hat |G_m|^2_hat)`: the two
+//!   groups' samples are disjoint, so the dot product of their means is unbiased, and the norms
+//!   are the unbiased ones (dividing by `|g_bar_c| |g_bar_m|`, norms inflated by the noise, pulls
+//!   the cosine toward 0);
 //! * the noise along given directions `p_i`: `T_i = (lr/2) Var_mu(p_i . g_mu)` (Feng & Tu, PNAS 2021).
 //!
-//! Minibatches are disjoint slices of one seeded permutation (sampling without replacement; the
-//! finite-population correction `1 - K B / N` is ignored). Per-sample gradients of a dense layer
+//! Minibatches are disjoint slices of one seeded permutation (sampling without replacement, with
+//! the finite-population correction above). Per-sample gradients of a dense layer
 //! `h = a W` are outer products `a_i (dl_i/dh_i)^T`; the factor `dl_i/dh_i` comes from one backward
 //! pass through a zero "tap" added to every pre-activation (burn has no per-sample gradients).
 
@@ -60,18 +71,20 @@ impl Moments {
         self.k += 1;
     }
 
-    /// The statistics of the K vectors added, each a gradient over `batch_size` samples.
-    pub(crate) fn summary(&self, batch_size: usize) -> GroupNoise {
+    /// The statistics of the K vectors added, each a gradient over `batch_size` samples drawn
+    /// without replacement (disjoint minibatches) from `population` samples.
+    pub(crate) fn summary(&self, batch_size: usize, population: usize) -> GroupNoise {
         let k = self.k as f64;
         let mean_sq = dot(&self.sum, &self.sum) / (k * k);
         let trace_cov = (self.sum_sq - k * mean_sq) / (k - 1.0);
         let su = dot(&self.sum_unit, &self.sum_unit);
+        let unsampled = 1.0 - k * batch_size as f64 / population as f64;
         GroupNoise {
             batches: self.k,
             batch_size,
             mean_grad_norm: mean_sq.sqrt(),
             trace_cov,
-            grad_norm_sq: mean_sq - trace_cov / k,
+            grad_norm_sq: mean_sq - trace_cov / k * unsampled,
             mean_amplitude: self.sum_norm / k,
             alignment: (su - k) / (k * (k - 1.0)),
         }
@@ -87,7 +100,8 @@ pub struct GroupNoise {
     pub mean_grad_norm: f64,
     /// `tr(Sigma_B)`, unbiased over the K gradients.
     pub trace_cov: f64,
-    /// `|G|^2_hat = |g_bar|^2 - tr(Sigma_B) / K`, unbiased (may be <= 0 when noise dominates).
+    /// `|G|^2_hat = |g_bar|^2 - (tr(Sigma_B) / K)(1 - KB/N)`, unbiased (may be <= 0 when noise
+    /// dominates).
     pub grad_norm_sq: f64,
     /// `<|g_mu|>`.
     pub mean_amplitude: f64,
@@ -108,12 +122,14 @@ impl GroupNoise {
     }
 }
 
-/// Per-sample noise from n per-sample gradients: `tr(Sigma) = (sum |g_i|^2 - n |g_bar|^2) / (n-1)`,
-/// `|G|^2_hat = |g_bar|^2 - tr(Sigma) / n`, `B_simple = tr(Sigma) / |G|^2_hat` (NaN when <= 0).
-pub fn per_sample_stats(sum_sq_norms: f64, mean_norm_sq: f64, n: usize) -> (f64, f64) {
+/// Per-sample noise from n per-sample gradients drawn without replacement from `population`:
+/// `tr(Sigma) = (sum |g_i|^2 - n |g_bar|^2) / (n-1)`, `|G|^2_hat = |g_bar|^2 - (tr(Sigma)/n)(1 - n/N)`,
+/// `B_simple = tr(Sigma) / |G|^2_hat` (NaN when <= 0).
+pub fn per_sample_stats(sum_sq_norms: f64, mean_norm_sq: f64, n: usize, population: usize) -> (f64, f64) {
+    let unsampled = 1.0 - n as f64 / population as f64;
     let n = n as f64;
     let trace = (sum_sq_norms - n * mean_norm_sq) / (n - 1.0);
-    let g2 = mean_norm_sq - trace / n;
+    let g2 = mean_norm_sq - trace / n * unsampled;
     (trace, if g2 > 0.0 { trace / g2 } else { f64::NAN })
 }
 
@@ -189,11 +205,16 @@ pub fn measure(model: &Mlp, input: &NoiseInput) -> NoiseReport {
         m
     };
     let (clean, noisy) = (group(false), group(true));
-    let all_s = all.summary(input.batch_size);
+    let all_s = all.summary(input.batch_size, input.data.len);
     let ps_idx = &order[..input.per_sample.min(input.data.len)];
     let (ps_trace, ps_b) = if ps_idx.len() >= 2 { per_sample_noise(model, input.data, ps_idx, input.params) } else { (f64::NAN, f64::NAN) };
-    let summary = |m: &Moments| (m.k >= 2).then(|| m.summary(group_batch_size));
-    let clean_mislabeled_cos = (clean.k >= 2 && noisy.k >= 2).then(|| dot(&clean.sum, &noisy.sum) / (norm(&clean.sum) * norm(&noisy.sum)));
+    let mislabeled_count = input.flipped.map_or(0, |f| f.iter().filter(|&&m| m).count());
+    let clean_s = (clean.k >= 2).then(|| clean.summary(group_batch_size, input.data.len - mislabeled_count));
+    let noisy_s = (noisy.k >= 2).then(|| noisy.summary(group_batch_size, mislabeled_count));
+    let clean_mislabeled_cos = match (&clean_s, &noisy_s) {
+        (Some(c), Some(m)) => Some(true_gradient_cosine(&clean, c, &noisy, m)),
+        _ => None,
+    };
     NoiseReport {
         batch_size: input.batch_size,
         b_simple: all_s.b_simple(),
@@ -203,11 +224,18 @@ pub fn measure(model: &Mlp, input: &NoiseInput) -> NoiseReport {
         per_sample_trace_cov: ps_trace,
         per_sample_b_simple: ps_b,
         group_batch_size,
-        clean: summary(&clean),
-        mislabeled: summary(&noisy),
+        clean: clean_s,
+        mislabeled: noisy_s,
         clean_mislabeled_cos,
         direction_temperature: projections.iter().map(|p| input.lr / 2.0 * variance(p)).collect(),
     }
+}
+
+/// The cosine of two groups' true gradients from their minibatch moments and summaries:
+/// `g_bar_a . g_bar_b / sqrt(|G_a|^2_hat |G_b|^2_hat)` (NaN when either norm is unresolved).
+pub(crate) fn true_gradient_cosine(a: &Moments, sa: &GroupNoise, b: &Moments, sb: &GroupNoise) -> f64 {
+    let dot_means = dot(&a.sum, &b.sum) / (a.k as f64 * b.k as f64);
+    if sa.grad_norm_sq > 0.0 && sb.grad_norm_sq > 0.0 { dot_means / (sa.grad_norm_sq * sb.grad_norm_sq).sqrt() } else { f64::NAN }
 }
 
 fn variance(xs: &[f64]) -> f64 {
@@ -235,7 +263,7 @@ fn per_sample_noise(model: &Mlp, data: &DeviceSplit, idx: &[i64], params: Params
         sq += a2.iter().zip(&d2).map(|(a, d)| (a + bias) * d).sum::<f64>();
     }
     let sum = params.grad(model, &taps.sum_grads);
-    per_sample_stats(sq, dot(&sum, &sum) / (n * n), idx.len())
+    per_sample_stats(sq, dot(&sum, &sum) / (n * n), idx.len(), data.len)
 }
 
 /// One forward/backward pass with taps: each layer's input `a^l` and the per-sample gradient at
