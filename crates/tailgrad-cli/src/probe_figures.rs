@@ -76,7 +76,7 @@ fn variance_flatness(rec: &Value) -> Vec<Panel> {
     let pts: Vec<(f64, f64)> = width.iter().copied().zip(var.iter().copied()).skip(1).collect();
     let mut series = vec![points("components (first left out)", pick(false), Style::Points)];
     if capped.iter().any(|&c| c) {
-        series.push(points("width capped at max_theta", pick(true), Style::Points));
+        series.push(points("capped (width = capped_width)", pick(true), Style::Points));
     }
     if let (Some(slope), Some(icpt)) = (rec["psi_fit"]["slope"].as_f64(), rec["psi_fit"]["intercept"].as_f64()) {
         let (lo, hi) = pts.iter().filter(|p| p.0 > 0.0 && p.0.is_finite()).fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));

@@ -9,9 +9,11 @@
 //!    eigen-decomposition when many are needed).
 //! 3. Flatness along `p_i` from the final weights `w0`: `F_i = theta_r - theta_l`, where
 //!    `L(w0 + theta p_i) = e L(w0)` (full training-set loss; bracketing by doubling, then
-//!    bisection) ([`flatness`]). A side that stays below `e L(w0)` up to `max_theta` is capped
-//!    there, as the authors cap it (their code returns 1100 for the whole width when a side has
-//!    not crossed by `theta` = 1000), so flat directions stay in the fit instead of being dropped.
+//!    bisection) ([`flatness`]). When a side stays below `e L(w0)` up to `max_theta` the
+//!    direction's whole width is `capped_width`, as the authors' `binary_search_loss_bound`
+//!    (YuFengDuke/PCA-SGD, utils_flatness.py) returns 1100 as soon as either side has not crossed
+//!    by `theta` = 1000; so flat directions stay in the fit instead of being dropped, at the
+//!    authors' value.
 //! 4. Fits `sigma_i^2 ~ F_i^(-psi)` over the chosen directions but the first (the drift mode) and
 //!    `sigma_i^2 ~ i^(-gamma)` over the same ranks. The authors (YuFengDuke/PCA-SGD) take the
 //!    components 0, 10, 20, ..., 990 of the top 1000. The paper reports psi > 0 (an *inverse*
@@ -159,15 +161,17 @@ pub fn pca(traj: &Trajectory, k: usize, seed: u64) -> Pca {
 pub struct Flatness {
     pub theta_left: f64,
     pub theta_right: f64,
-    /// `F = theta_right - theta_left`.
+    /// `F = theta_right - theta_left`, or `capped_width` when a side was capped.
     pub width: f64,
-    /// Whether a side never reached the target within `max_theta` (and was capped there).
+    /// Whether a side never reached the target within `max_theta` (its theta is then
+    /// `max_theta`, and the width `capped_width`).
     pub capped: bool,
 }
 
-/// `F` along unit direction `dir` (relative bisection tolerance `tol`), each side capped at
-/// `max_theta`.
-pub fn flatness(obj: &mut dyn Objective, w0: &[f64], l0: f64, dir: &[f64], factor: f64, tol: f64, max_theta: f64) -> Flatness {
+/// `F` along unit direction `dir` (relative bisection tolerance `tol`); a side that has not
+/// crossed by `max_theta` stops there, and the width is then `capped_width`.
+#[allow(clippy::too_many_arguments)]
+pub fn flatness(obj: &mut dyn Objective, w0: &[f64], l0: f64, dir: &[f64], factor: f64, tol: f64, max_theta: f64, capped_width: f64) -> Flatness {
     let target = factor * l0;
     let mut loss_at = |theta: f64| {
         let w: Vec<f64> = w0.iter().zip(dir).map(|(a, b)| a + theta * b).collect();
@@ -192,7 +196,7 @@ pub fn flatness(obj: &mut dyn Objective, w0: &[f64], l0: f64, dir: &[f64], facto
     let (right, left) = (crossing(1.0), crossing(-1.0));
     let capped = right.is_none() || left.is_none();
     let (right, left) = (right.unwrap_or(max_theta), -left.unwrap_or(max_theta));
-    Flatness { theta_left: left, theta_right: right, width: right - left, capped }
+    Flatness { theta_left: left, theta_right: right, width: if capped { capped_width } else { right - left }, capped }
 }
 
 /// The probe's result.
@@ -225,8 +229,21 @@ pub struct Protocol {
     pub stride: usize,
     /// `L(w0 + theta p) = factor L(w0)` defines the width.
     pub factor: f64,
-    /// A side that has not crossed by this `theta` is capped there.
+    /// A side that has not crossed by this `theta` ends the search...
     pub max_theta: f64,
+    /// ... and the direction's width is then this (the authors: 1100 for max_theta = 1000).
+    pub capped_width: f64,
+}
+
+/// `log sigma^2 = c - psi log F` over the directions but the first (the drift mode); capped
+/// directions enter at their `capped_width`. `None` for fewer than 3 usable points.
+pub fn psi_fit(flat: &[Flatness], variances: &[f64]) -> Option<LineFit> {
+    let pairs: Vec<(f64, f64)> =
+        flat.iter().zip(variances).skip(1).filter(|(f, v)| f.width > 0.0 && **v > 0.0).map(|(f, v)| (f.width.ln(), v.ln())).collect();
+    (pairs.len() >= 3).then(|| {
+        let (x, y): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+        fit_line(&x, &y)
+    })
 }
 
 /// `sigma^2 ~ rank^(-gamma)`: fit `log sigma_i^2` against `log(i + 1)` for the given (0-based)
@@ -246,14 +263,11 @@ pub fn analyse(obj: &mut dyn Objective, w0: &[f64], traj: &Trajectory, layer: us
     let components: Vec<usize> = (0..protocol.directions).map(|j| j * protocol.stride.max(1)).filter(|&i| i < p.variances.len()).collect();
     let variances: Vec<f64> = components.iter().map(|&i| p.variances[i]).collect();
     let loss0 = obj.value(w0);
-    let flat: Vec<Flatness> =
-        components.iter().map(|&i| flatness(obj, w0, loss0, &p.directions[i], protocol.factor, 1e-2, protocol.max_theta)).collect();
-    let pairs: Vec<(f64, f64)> =
-        flat.iter().zip(&variances).skip(1).filter(|(f, v)| f.width > 0.0 && **v > 0.0).map(|(f, v)| (f.width.ln(), v.ln())).collect();
-    let psi_fit = (pairs.len() >= 3).then(|| {
-        let (x, y): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
-        fit_line(&x, &y)
-    });
+    let flat: Vec<Flatness> = components
+        .iter()
+        .map(|&i| flatness(obj, w0, loss0, &p.directions[i], protocol.factor, 1e-2, protocol.max_theta, protocol.capped_width))
+        .collect();
+    let psi_fit = psi_fit(&flat, &variances);
     let gamma_fit = rank_fit(&components[1.min(components.len())..], &variances[1.min(variances.len())..]);
     let vf = VarianceFlatness {
         layer,

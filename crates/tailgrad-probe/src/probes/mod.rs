@@ -7,7 +7,7 @@
 //! | `gradient-noise` | `batches` (20), `batch_size` (the run's), `group_batch_size` (the run's), `per_sample` (512), `layer` (all) | `b_simple`, `snr`, `grad_norm_sq`, `alignment`, `amplitude`, `clean_*`, `mislabeled_*`, ... |
 //! | `hessian` | `layer` (all), `samples` (5000), `top_k` (5), `lanczos_steps` (30), `hutchinson_probes` (20), `slq_probes` (3) | `top1..`, `trace` |
 //! | `slices` | `points` (21), `span` (1.0), `dims` (1), `samples` (5000), `directions` (`random` or `pca`), `layer` (1) | `loss_center`, `loss_edge_mean` |
-//! | `variance-flatness` | `layer` (1), `window_steps` (12000), `directions` (100), `stride` (10), `factor` (e), `max_theta` (1000), `samples` (0 = all), `noise_batches` (20) | `psi`, `psi_ci95`, `gamma` |
+//! | `variance-flatness` | `layer` (1), `window_steps` (12000), `directions` (100), `stride` (10), `factor` (e), `max_theta` (1000), `capped_width` (1100), `samples` (0 = all), `noise_batches` (20) | `psi`, `psi_ci95`, `gamma` |
 //! | `duality` | `layer` (1), `test_samples` (2000), `hessian_samples` (5000), `hessian` (`lanczos` or `dense`), `top_k` (50), `remainder_probes` (20) | `true_gap`, `matched_gap`, `top_k_share`, `hessian_estimate` |
 //! | `weight-stats` | `min_tail` (10), `min_eigenvalues` (50) | `layer<l>/alpha`, `/beta`, `/scale`, `/esd_alpha` |
 //! | `few-shot` | `classes` (all), `points` (500), `shots` ([1, 5]), `episodes` (100) | `layer<l>/m<m>/snr`, `/predicted_error`, `/measured_error` |

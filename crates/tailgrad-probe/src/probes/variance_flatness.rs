@@ -25,8 +25,10 @@ struct Settings {
     stride: usize,
     /// The width is where the loss reaches `factor` times its value at the final weights.
     factor: f64,
-    /// A side that has not reached it by this distance is capped there.
+    /// A side that has not reached it by this distance ends the search...
     max_theta: f64,
+    /// ... and the direction's width is then this (the authors' 1100, for max_theta = 1000).
+    capped_width: f64,
     /// Training samples in the loss (0 = all, as the authors use).
     samples: usize,
     /// Minibatches for the noise temperatures.
@@ -42,6 +44,7 @@ impl Default for Settings {
             stride: 10,
             factor: std::f64::consts::E,
             max_theta: 1000.0,
+            capped_width: 1100.0,
             samples: 0,
             noise_batches: 20,
         }
@@ -62,6 +65,9 @@ impl VarianceFlatnessProbe {
         }
         if !(s.factor > 1.0 && s.factor.is_finite()) || !(s.max_theta > 0.0 && s.max_theta.is_finite()) {
             bail!("config: probe `variance-flatness`: need `factor` > 1 and `max_theta` > 0, both finite");
+        }
+        if !(s.capped_width >= s.max_theta && s.capped_width.is_finite()) {
+            bail!("config: probe `variance-flatness`: `capped_width` = {} must be finite and >= `max_theta` = {} (a capped direction is at least as flat as any measured one)", s.capped_width, s.max_theta);
         }
         if s.window_steps < 3 {
             bail!("config: probe `variance-flatness`: `window_steps` = {} must be >= 3", s.window_steps);
@@ -118,7 +124,7 @@ impl Probe for VarianceFlatnessProbe {
         let rows = (s.samples > 0).then(|| super::balanced_rows(ctx.train, s.samples, ctx.seed));
         let mut obj = NetLoss::new(ctx.model.clone(), ctx.train, rows.as_deref(), params, 10_000);
         let w0 = obj.point();
-        let protocol = Protocol { directions: s.directions, stride: s.stride, factor: s.factor, max_theta: s.max_theta };
+        let protocol = Protocol { directions: s.directions, stride: s.stride, factor: s.factor, max_theta: s.max_theta, capped_width: s.capped_width };
         let (vf, pca) = variance_flatness::analyse(&mut obj, &w0, &traj, s.layer, &protocol, ctx.seed);
         let directions: Vec<Vec<f64>> = vf.components.iter().map(|&i| pca.directions[i].clone()).collect();
         let noise = noise::measure(

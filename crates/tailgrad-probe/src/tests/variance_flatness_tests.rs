@@ -1,5 +1,5 @@
 use super::*;
-use crate::variance_flatness::{Protocol, analyse, flatness, rank_fit};
+use crate::variance_flatness::{Flatness, Protocol, analyse, flatness, psi_fit, rank_fit};
 
 #[test]
 fn trajectory_pca_recovers_planted_variances_by_lanczos_and_densely() {
@@ -64,21 +64,58 @@ fn flatness_of_a_quadratic_a_capped_flat_direction_and_a_planted_inverse_relatio
     let w0 = vec![0.0; 12];
     let e = std::f64::consts::E;
     for (l, d) in lambdas.iter().zip(&q).take(3) {
-        let f = flatness(&mut quad, &w0, 0.5, d, e, 1e-4, 1000.0);
+        let f = flatness(&mut quad, &w0, 0.5, d, e, 1e-4, 1000.0, 1100.0);
         let want = (2.0 * 0.5 * (e - 1.0) / l).sqrt();
         assert!((f.theta_right - want).abs() < 1e-3 * want && (f.theta_left + want).abs() < 1e-3 * want && !f.capped);
     }
-    let flat = flatness(&mut quad, &w0, 0.5, &q[11], e, 1e-4, 1000.0);
-    assert!(flat.capped && flat.width == 2000.0, "{flat:?}");
+    let flat = flatness(&mut quad, &w0, 0.5, &q[11], e, 1e-4, 1000.0, 1100.0);
+    assert!(flat.capped && flat.width == 1100.0 && flat.theta_right == 1000.0, "the authors' width for a capped direction: {flat:?}");
     // Plant sigma_i^2 = lambda_i^2: F ~ lambda^(-1/2) so sigma^2 ~ F^-4, psi = 4; the flat
     // direction, capped, stays in the fit (variance 0 -> left out of the log fit).
     let variances: Vec<f64> = lambdas.iter().map(|l| (l * l * 1e-4).max(1e-14)).collect();
     let traj = planted_trajectory(&variances, &q, 6000, 22);
-    let protocol = Protocol { directions: 11, stride: 1, factor: e, max_theta: 1000.0 };
+    let protocol = Protocol { directions: 11, stride: 1, factor: e, max_theta: 1000.0, capped_width: 1100.0 };
     let (vf, _) = analyse(&mut quad, &w0, &traj, 1, &protocol, 0);
     assert_eq!(vf.components, (0..11).collect::<Vec<_>>());
     assert!((vf.psi - 4.0).abs() < 0.3 && vf.psi_ci95 < 0.5, "psi = {} +- {}", vf.psi, vf.psi_ci95);
     // sigma_i^2 = lambda_i^2 1e-4 with lambda_i = 10 4^(-i/3): log sigma^2 is linear in i, not in
     // log(i + 1); the rank fit reports whatever slope the data have, with its interval.
     assert!(vf.gamma_fit.is_some());
+}
+
+#[test]
+fn a_direction_capped_on_one_side_takes_the_authors_width_and_stays_in_the_fit() {
+    // Issue 22, item 4: a side that never crossed made the width max_theta + the other side
+    // (1000.5 here); the authors' code returns 1100 for the whole width. L = c + (1/2) lambda
+    // theta^2 for theta > 0 only (flat for theta < 0): the right side crosses, the left never.
+    struct HalfFlat;
+    impl crate::objective::Objective for HalfFlat {
+        fn dim(&self) -> usize {
+            1
+        }
+        fn value(&mut self, w: &[f64]) -> f64 {
+            0.5 + 0.5 * 8.0 * w[0].max(0.0).powi(2)
+        }
+        fn gradient(&mut self, w: &[f64]) -> (f64, Vec<f64>) {
+            (self.value(w), vec![8.0 * w[0].max(0.0)])
+        }
+    }
+    let e = std::f64::consts::E;
+    let f = flatness(&mut HalfFlat, &[0.0], 0.5, &[1.0], e, 1e-6, 1000.0, 1100.0);
+    let right = (2.0 * 0.5 * (e - 1.0) / 8.0f64).sqrt();
+    assert!((f.theta_right - right).abs() < 1e-5 && f.theta_left == -1000.0 && f.capped, "{f:?}");
+    assert_eq!(f.width, 1100.0);
+    // A fit over widths 2, 4, ..., 64 and one capped direction, with variances planted as
+    // sigma^2 = F^-2 at the authors' widths (the capped one at 1100): psi = 2 exactly. Had the
+    // capped width been max_theta + its other side (1000.5), the fit would bend.
+    let widths = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+    let mut flat: Vec<Flatness> = widths.iter().map(|&w| Flatness { theta_left: -w / 2.0, theta_right: w / 2.0, width: w, capped: false }).collect();
+    flat.push(f);
+    let variances: Vec<f64> = flat.iter().map(|f| f.width.powi(-2)).collect();
+    let fit = psi_fit(&flat, &variances).unwrap();
+    assert!((fit.slope + 2.0).abs() < 1e-12, "{fit:?}");
+    let mut old = flat.clone();
+    old.last_mut().unwrap().width = 1000.0 + right;
+    let bent = psi_fit(&old, &variances).unwrap();
+    assert!((bent.slope + 2.0).abs() > 0.01, "{bent:?}");
 }
