@@ -104,10 +104,32 @@ fn heavy_tailed_nets_scatter_the_propagated_circle_more_than_gaussian_ones_over_
     // Deep in, Qu et al. report CV ~ 0.2-0.4 (Gaussian) vs ~1 (heavy-tailed, extended critical regime).
     assert!(gauss.mean[11] < 0.6 && cauchy.mean[11] > 0.7, "CV at layer 12: Gaussian {} vs Cauchy {}", gauss.mean[11], cauchy.mean[11]);
     assert!(gauss.std[11] > 0.0 && gauss.std[11] < gauss.mean[11], "the spread over draws is reported");
-    // The circle goes through tanh before the first layer (as the authors propagate it): a
-    // circle of radius 1 is bent by tanh, so layer 1's CV differs from a linear map's ellipse.
-    let one = propagated_circle_cv(&fan_in(2.0, 1.0), 200, 1, 300, 5, &Device::flex());
-    assert!(one[0] < 0.8);
+    // The circle goes through tanh before the first layer (as the authors propagate it). Layer
+    // 1's CV is then that of the neighbour differences (tanh(x_(k+1)) - tanh(x_k)) W, computed here
+    // in f64 from the same draw of W; without the first tanh (a linear map's ellipse) it is
+    // 0.053 here, against 0.166 with it, so the check tells the two apart.
+    let init = fan_in(2.0, 1.0);
+    let (width, angles) = (200, 300);
+    let one = propagated_circle_cv(&init, width, 1, angles, 5, &Device::flex());
+    let w = init.sample(width, width, &mut tailgrad_init::rng(5));
+    let cv_of = |f: fn(f64) -> f64| {
+        let point = |k: usize| {
+            let t = 2.0 * std::f64::consts::PI * (k % angles) as f64 / angles as f64;
+            (f(t.cos()), f(t.sin()))
+        };
+        let d: Vec<f64> = (0..angles)
+            .map(|k| {
+                let ((a0, b0), (a1, b1)) = (point(k), point(k + 1));
+                (0..width).map(|j| ((a1 - a0) * w[j] as f64 + (b1 - b0) * w[width + j] as f64).powi(2)).sum::<f64>().sqrt()
+            })
+            .collect();
+        let (mean, std) = crate::linalg::mean_std(&d);
+        std / mean
+    };
+    let (with_tanh, linear) = (cv_of(f64::tanh), cv_of(|x| x));
+    eprintln!("layer-1 CV: measured {}, through tanh {with_tanh}, linear {linear}", one[0]);
+    assert!((one[0] - with_tanh).abs() < 1e-3 * with_tanh, "layer-1 CV {} vs {with_tanh} through tanh", one[0]);
+    assert!((with_tanh - linear).abs() > 0.08, "with tanh {with_tanh}, without {linear}");
 }
 
 #[test]
