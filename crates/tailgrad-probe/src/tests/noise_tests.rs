@@ -178,12 +178,13 @@ fn minibatch_and_per_sample_estimates_agree_on_a_real_net() {
     let model = net(&[32], 2, 1.0);
     let r = measure(&model, &input(&train, None, Params::All, 400));
     // Two estimators of the same B_simple (from 16 minibatches of 25; from 400 per-sample
-    // gradients) agree within their sampling errors.
+    // gradients), both drawn without replacement from N = 500 samples, where the finite-population
+    // correction is large (KB/N = n/N = 0.8). Over seeds 2-9 the ratios spread over 0.86-1.08;
+    // B tr(Sigma_B) (not tr(Sigma_B)) estimates tr(Sigma) as the per-sample trace does.
     let ratio = r.b_simple / r.per_sample_b_simple;
-    assert!((0.5..2.0).contains(&ratio), "B_simple {} vs per-sample {}", r.b_simple, r.per_sample_b_simple);
-    // B tr(Sigma_B) estimates tr(Sigma) as the per-sample trace does.
+    assert!((0.8..1.25).contains(&ratio), "B_simple {} vs per-sample {}", r.b_simple, r.per_sample_b_simple);
     let ratio = 25.0 * r.all.trace_cov / r.per_sample_trace_cov;
-    assert!((0.6..1.6).contains(&ratio), "{ratio}");
+    assert!((0.8..1.25).contains(&ratio), "{ratio}");
     assert!(r.all.alignment > 0.0 && r.all.alignment < 1.0);
     assert!(r.clean.is_none() && r.mislabeled.is_none());
 }
