@@ -112,8 +112,11 @@ pub struct DualityReport {
     pub remainder_gap: f64,
     /// `<dw_k^T H dw_k> / 2`.
     pub hessian_estimate: f64,
-    /// Of it, the complement's part (0 for a dense Hessian).
+    /// Of it, the complement's part (0 for a dense Hessian), and that part's standard error
+    /// over the Rademacher probes (0 for a dense Hessian).
     pub hessian_remainder: f64,
+    #[serde(default)]
+    pub hessian_remainder_stderr: f64,
     /// Largest |l(x, w + dw) - l(x', w)| over the checked pairs (the exact duality, float error).
     pub duality_max_error: f64,
 }
@@ -144,10 +147,14 @@ pub fn shares(dws: &[Vec<f64>], dls: &[f64], values: &[f64], vectors: &[Vec<f64>
 }
 
 /// `<dw_perp^T H dw_perp>_k / 2`, with `dw_perp` the part of each `dw_k` outside the span of
-/// `vectors`, from `probes` Rademacher combinations (one HVP each).
-pub fn second_order_remainder(dws: &[Vec<f64>], vectors: &[Vec<f64>], hvp: &mut dyn FnMut(&[f64]) -> Vec<f64>, probes: usize, seed: u64) -> f64 {
+/// `vectors`, from `probes` Rademacher combinations `u = sum_k z_k dw_perp_k` (one HVP each):
+/// `E[u^T H u] = sum_k dw_perp_k^T H dw_perp_k` (Hutchinson). Returns the estimate and its
+/// standard error, `sd(u^T H u) / (2 K sqrt(probes))` from the probes' spread (the variance of one
+/// probe is `2 sum_(k != l) (dw_perp_k^T H dw_perp_l)^2`: with 20 probes of 100 pairs the estimate
+/// spreads by tens of percent, and the error bar says so). `(0, 0)` without probes.
+pub fn second_order_remainder(dws: &[Vec<f64>], vectors: &[Vec<f64>], hvp: &mut dyn FnMut(&[f64]) -> Vec<f64>, probes: usize, seed: u64) -> (f64, f64) {
     if probes == 0 || dws.is_empty() {
-        return 0.0;
+        return (0.0, 0.0);
     }
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed);
     let perp: Vec<Vec<f64>> = dws
@@ -161,14 +168,19 @@ pub fn second_order_remainder(dws: &[Vec<f64>], vectors: &[Vec<f64>], hvp: &mut 
             r
         })
         .collect();
-    let mut sum = 0.0;
-    for _ in 0..probes {
-        let z = crate::linalg::rademacher(perp.len(), &mut rng);
-        let mut u = vec![0.0; perp[0].len()];
-        perp.iter().zip(&z).for_each(|(p, zk)| crate::linalg::axpy(*zk, p, &mut u));
-        sum += dot(&u, &hvp(&u));
-    }
-    0.5 * sum / probes as f64 / perp.len() as f64
+    let scale = 0.5 / perp.len() as f64;
+    let values: Vec<f64> = (0..probes)
+        .map(|_| {
+            let z = crate::linalg::rademacher(perp.len(), &mut rng);
+            let mut u = vec![0.0; perp[0].len()];
+            perp.iter().zip(&z).for_each(|(p, zk)| crate::linalg::axpy(*zk, p, &mut u));
+            scale * dot(&u, &hvp(&u))
+        })
+        .collect();
+    let n = probes as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let stderr = if probes > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt() } else { f64::NAN };
+    (mean, stderr)
 }
 
 /// Per-sample cross-entropy of `model` (no autodiff) on `x`, `y`.
@@ -264,8 +276,8 @@ pub fn decompose(model: &Mlp, train: &DeviceSplit, test: &DeviceSplit, spec: &Du
         }
     };
     let (directions, directions_gap, remainder_gap, top_second_order) = shares(&dws, &dls, &values, &vectors);
-    let hessian_remainder = match spec.hessian {
-        HessianMode::Dense => 0.0,
+    let (hessian_remainder, hessian_remainder_stderr) = match spec.hessian {
+        HessianMode::Dense => (0.0, 0.0),
         HessianMode::Lanczos => {
             let mut op = |v: &[f64]| obj.hvp(&w, v);
             second_order_remainder(&dws, &vectors, &mut op, spec.remainder_probes, spec.seed ^ 0x4e55)
@@ -284,6 +296,7 @@ pub fn decompose(model: &Mlp, train: &DeviceSplit, test: &DeviceSplit, spec: &Du
         remainder_gap,
         hessian_estimate: top_second_order + hessian_remainder,
         hessian_remainder,
+        hessian_remainder_stderr,
         duality_max_error,
     }
 }

@@ -74,6 +74,7 @@ impl Probe for DualityProbe {
             ("directions_gap".into(), r.directions_gap),
             ("remainder_gap".into(), r.remainder_gap),
             ("hessian_estimate".into(), r.hessian_estimate),
+            ("hessian_remainder_stderr".into(), r.hessian_remainder_stderr),
         ];
         Ok(ProbeOutput { scalars, record: record(&r) })
     }

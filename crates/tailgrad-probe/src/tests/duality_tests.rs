@@ -77,13 +77,23 @@ fn the_shares_sum_to_the_matched_gap_and_the_hessian_estimate_is_exact_on_a_quad
     assert_eq!(top.len(), 5);
     assert!((total5 + remainder5 - matched).abs() < 1e-12);
     let mut op = |v: &[f64]| q.apply(v);
-    let rest = second_order_remainder(&dws, &basis[..5], &mut op, 400, 10);
-    let exact_rest: f64 = dws.iter().map(|dw| {
-        let mut p = dw.clone();
-        basis[..5].iter().for_each(|v| linalg::axpy(-dot(dw, v), v, &mut p));
-        0.5 * dot(&p, &q.apply(&p))
-    }).sum::<f64>() / 300.0;
-    assert!((rest - exact_rest).abs() < 0.1 * exact_rest, "remainder {rest} vs {exact_rest}");
+    let (rest, stderr) = second_order_remainder(&dws, &basis[..5], &mut op, 400, 10);
+    let perp: Vec<Vec<f64>> = dws
+        .iter()
+        .map(|dw| {
+            let mut p = dw.clone();
+            basis[..5].iter().for_each(|v| linalg::axpy(-dot(dw, v), v, &mut p));
+            p
+        })
+        .collect();
+    let hp: Vec<Vec<f64>> = perp.iter().map(|p| q.apply(p)).collect();
+    let exact_rest: f64 = perp.iter().zip(&hp).map(|(p, h)| 0.5 * dot(p, h)).sum::<f64>() / 300.0;
+    assert!((rest - exact_rest).abs() < 4.0 * stderr, "remainder {rest} +- {stderr} vs {exact_rest}");
+    // The error bar is the Hutchinson estimator's: one probe's variance is
+    // 2 sum_(k != l) (p_k^T H p_l)^2, scaled by 1/(2K) and averaged over 400 probes.
+    let off: f64 = (0..300).flat_map(|k| (0..300).filter(move |&l| l != k).map(move |l| (k, l))).map(|(k, l)| dot(&perp[k], &hp[l]).powi(2)).sum();
+    let want = (2.0 * off).sqrt() / (2.0 * 300.0) / 400f64.sqrt();
+    assert!((stderr / want - 1.0).abs() < 0.15, "standard error {stderr} vs {want}");
     assert!((second5 + rest - matched).abs() < 0.05 * matched, "{} vs {matched}", second5 + rest);
 }
 
