@@ -4,6 +4,17 @@
 //! training-speed measure of Qu, Wardak & Gong, arXiv:2203.12967), paired differences from the
 //! Gaussian at equal seeds with bootstrap intervals, the initial diagnostics of the runs that did
 //! not learn, and heat maps and x-y figures for the instruments.
+//!
+//! ```
+//! use tailgrad_report::stats::{Spread, Z95, wilson_interval};
+//! // Five seeds' final accuracies: the median and quartiles resist the one that collapsed.
+//! let s = Spread::of(&[0.91, 0.93, 0.10, 0.92, 0.94]).unwrap();
+//! assert_eq!((s.median, s.q25, s.q75), (0.92, 0.91, 0.93));
+//! // 10 collapses in 40 seeds: 25%, 95% Wilson interval [14.2%, 40.2%].
+//! let (rate, lo, hi) = wilson_interval(10, 40, Z95).unwrap();
+//! assert_eq!(rate, 0.25);
+//! assert!((lo - 0.1419).abs() < 1e-4 && (hi - 0.4019).abs() < 1e-4);
+//! ```
 
 mod aggregate;
 mod collapsed;
