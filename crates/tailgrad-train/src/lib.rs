@@ -23,6 +23,7 @@ pub mod population;
 mod overrides;
 pub mod probe;
 pub mod run;
+pub mod schedule;
 mod session;
 pub mod sgd;
 pub mod spec;

@@ -1,6 +1,7 @@
 //! `RunSpec`: everything that defines a run, read from TOML plus `--set key=value` overrides,
 //! validated, and written back fully resolved as the run directory's `spec.toml`.
 
+pub use crate::schedule::Schedule;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tailgrad_backend::BackendChoice;
@@ -94,22 +95,6 @@ impl Default for CollapseSpec {
     }
 }
 
-/// Learning-rate schedule, as a function of the step `t` out of `T` total steps.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Schedule {
-    /// `lr_t = lr`.
-    #[default]
-    Constant,
-    /// `lr_t = lr * gamma^floor(epoch / every_epochs)`.
-    Step { every_epochs: usize, gamma: f64 },
-    /// `lr_t = min_lr + (lr - min_lr) (1 + cos(pi t / T)) / 2`.
-    Cosine {
-        #[serde(default)]
-        min_lr: f64,
-    },
-}
-
 /// What a run writes besides `metrics.csv`, checkpoints and `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -195,27 +180,9 @@ impl TrainSpec {
     }
 
     /// The learning rate of the SGD step taken from position `step` (the number of steps already
-    /// taken: 0 for the first step), in a run of `steps_per_epoch` steps per epoch and
-    /// `planned_steps` in all. The one definition used by the training loop, the logs (whose
-    /// `lr` column is `lr_at(step - 1)`, the rate of the last step taken) and the instruments
-    /// (which get `lr_at(step)`, the rate of the next step from the weights they measure):
-    ///
-    /// * constant: `lr`;
-    /// * step: `lr * gamma^floor(epoch / every_epochs)` with `epoch = floor(step / steps_per_epoch)`,
-    ///   so the first step of epoch `every_epochs` is the first at the lower rate;
-    /// * cosine: `min_lr + (lr - min_lr) (1 + cos(pi step / planned_steps)) / 2`.
+    /// taken: 0 for the first step): [`Schedule::lr_at`] at this spec's `lr`.
     pub fn lr_at(&self, step: u64, steps_per_epoch: u64, planned_steps: u64) -> f64 {
-        match self.schedule {
-            Schedule::Constant => self.lr,
-            Schedule::Step { every_epochs, gamma } => {
-                let epoch = step / steps_per_epoch.max(1);
-                self.lr * gamma.powi((epoch / every_epochs.max(1) as u64) as i32)
-            }
-            Schedule::Cosine { min_lr } => {
-                let t = step as f64 / planned_steps.max(1) as f64;
-                min_lr + (self.lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
-            }
-        }
+        self.schedule.lr_at(self.lr, step, steps_per_epoch, planned_steps)
     }
 }
 
@@ -288,21 +255,8 @@ impl RunSpec {
         if t.keep_checkpoints == 0 {
             return invalid("train.keep_checkpoints", "must be >= 1");
         }
-        match t.schedule {
-            Schedule::Constant => {}
-            Schedule::Step { every_epochs, gamma } => {
-                if every_epochs == 0 {
-                    return invalid("train.schedule.every_epochs", "must be > 0");
-                }
-                if !(gamma > 0.0 && gamma.is_finite()) {
-                    return invalid("train.schedule.gamma", "must be finite and > 0");
-                }
-            }
-            Schedule::Cosine { min_lr } => {
-                if !(min_lr >= 0.0 && min_lr <= t.lr) {
-                    return invalid("train.schedule.min_lr", &format!("= {min_lr} must be in [0, train.lr = {}]", t.lr));
-                }
-            }
+        if let Err((field, problem)) = t.schedule.check(t.lr) {
+            return invalid(field, &problem);
         }
         let c = &t.collapse;
         if !(c.margin >= 0.0 && c.margin < 1.0) {
