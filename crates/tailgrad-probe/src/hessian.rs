@@ -1,39 +1,13 @@
 //! The Hessian of a loss without second-order autodiff (burn has none): Hessian-vector products
 //! from the objective (exact for networks, [`crate::objective::NetLoss`]; central finite
-//! differences of gradients, [`fd_hvp`], for other objectives), then the standard estimators on
+//! differences of gradients, [`crate::objective::fd_hvp`], for other objectives), then the standard estimators on
 //! top of them (as PyHessian, Yao et al. 2020, offers): top eigenvalues by Lanczos, the trace by
 //! Hutchinson's estimator, and the spectral density by stochastic Lanczos quadrature (SLQ).
 
-use crate::linalg::{self, Lanczos, dot, lanczos, norm, rademacher};
+use crate::linalg::{self, Lanczos, dot, lanczos, rademacher};
 use crate::objective::Objective;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-
-/// `H v ~ (g(w + h u) - g(w - h u)) / (2 h) * |v|` with `u = v / |v|` and step
-/// `h = rel_step * max(|w| / sqrt(n), 1e-3)`, i.e. relative to the root-mean-square weight so the
-/// per-coordinate move stays a small fraction of a typical weight.
-///
-/// Error: truncation `O(h^2 |D^3 L|)` plus the round-off of the gradients `O(eps |g| / h)`, and,
-/// for piecewise-linear units, kinks crossed within `h` (`O(jump / h)`). For networks in f32 near a
-/// minimum no step serves every direction (measured on a trained ReLU net: errors from 5e-3 to
-/// 30 times lambda_max as the step goes from 3e-4 to 1e-3): networks use the exact R-operator
-/// instead; this is for objectives evaluated in f64 (quadratics, references).
-pub fn fd_hvp<O: Objective + ?Sized>(obj: &mut O, w: &[f64], v: &[f64], rel_step: f64) -> Vec<f64> {
-    let nv = norm(v);
-    if nv == 0.0 {
-        return vec![0.0; v.len()];
-    }
-    let h = rel_step * (norm(w) / (w.len() as f64).sqrt()).max(1e-3);
-    let step = h / nv;
-    let plus: Vec<f64> = w.iter().zip(v).map(|(a, b)| a + step * b).collect();
-    let minus: Vec<f64> = w.iter().zip(v).map(|(a, b)| a - step * b).collect();
-    let gp = obj.gradient(&plus).1;
-    let gm = obj.gradient(&minus).1;
-    gp.iter().zip(&gm).map(|(a, b)| (a - b) / (2.0 * step)).collect()
-}
-
-/// Default relative finite-difference step of [`fd_hvp`].
-pub const REL_STEP: f64 = 1e-2;
 
 /// The dense Hessian, column by column (`n` HVPs with unit vectors; for small layers only),
 /// symmetrized `(H + H^T) / 2` (the exact HVPs of a network are symmetric to round-off already).
