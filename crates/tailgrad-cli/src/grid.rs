@@ -2,7 +2,7 @@
 //! its own directory. The axes are the init law's `alpha` x `sigma_w` (the stable law of every
 //! layer, `STUDY_DIR/a<alpha>_s<sigma_w>/seed<k>`) and any run key under `[study.axes]`
 //! (`"train.lr" = [0.01, 0.001]`, `"model.width" = [128, 512]`,
-//! `"model.init" = ["stable:alpha=1,sigma=0.5", "student_t:nu=3,sigma=1"]`, `"data.name" = [...]`),
+//! `"model.init" = ["stable:alpha=1,sigma=0.5", "student-t:nu=3,sigma=1"]`, `"data.name" = [...]`),
 //! each adding `_<key>=<value>` to the directory's name. The report draws one panel per value of
 //! `study.panels` (default `sigma_w`) and one series per combination of the other axes, and pairs
 //! each series at equal seeds with its `study.baseline` (default alpha = 2, the Gaussian).

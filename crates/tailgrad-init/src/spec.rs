@@ -142,7 +142,7 @@ impl InitSpec {
             Law::Stable { alpha, beta } if beta != 0.0 => format!("stable a={alpha} b={beta} s={s}"),
             Law::Stable { alpha, .. } => format!("stable a={alpha} s={s}"),
             Law::StudentT { nu } => format!("student-t nu={nu} s={s}"),
-            other => format!("{} s={s}", law_name(&other)),
+            other => format!("{} s={s}", Law::name(&other)),
         }
     }
 }
@@ -152,15 +152,33 @@ fn stable_law(alpha: f64, beta: f64, c: f64) -> Stable {
     Stable::new(alpha, beta, c).expect("validated stable parameters")
 }
 
-fn law_name(law: &Law) -> &'static str {
-    match law {
-        Law::Stable { .. } => "stable",
-        Law::StudentT { .. } => "student-t",
-        Law::Cauchy => "cauchy",
-        Law::Gaussian => "gaussian",
-        Law::Uniform => "uniform",
-        Law::Xavier => "xavier",
-        Law::He => "he",
+impl Law {
+    /// The law's name as configs write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Law::Stable { .. } => "stable",
+            Law::StudentT { .. } => "student-t",
+            Law::Cauchy => "cauchy",
+            Law::Gaussian => "gaussian",
+            Law::Uniform => "uniform",
+            Law::Xavier => "xavier",
+            Law::He => "he",
+        }
+    }
+
+    /// The stability index of the law, or its tail index where that is below 2: alpha for a
+    /// stable law (Cauchy: 1), `min(nu, 2)` for Student-t (whose tail `P(|X| > x) ~ x^-nu` is in the
+    /// domain of attraction of the alpha = min(nu, 2) stable law), 2 for the Gaussian laws (a
+    /// finite variance), None for the uniform (bounded: no tail). Hill's estimator
+    /// ([`crate::tail::hill`]) measures the same index on sampled weights.
+    pub fn tail_index(&self) -> Option<f64> {
+        match *self {
+            Law::Stable { alpha, .. } => Some(alpha),
+            Law::Cauchy => Some(1.0),
+            Law::StudentT { nu } => Some(nu.min(2.0)),
+            Law::Gaussian | Law::Xavier | Law::He => Some(2.0),
+            Law::Uniform => None,
+        }
     }
 }
 
@@ -214,7 +232,7 @@ impl TryFrom<RawInitSpec> for InitSpec {
 impl From<InitSpec> for RawInitSpec {
     fn from(spec: InitSpec) -> Self {
         let mut raw = RawInitSpec {
-            law: law_name(&spec.law).into(),
+            law: Law::name(&spec.law).into(),
             sigma_w: Some(spec.sigma_w),
             fan: Some(spec.fan),
             ..Default::default()
@@ -284,7 +302,7 @@ impl FromStr for InitSpec {
 impl fmt::Display for InitSpec {
     /// The command-line form, which [`FromStr`] parses back to the same spec.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:", law_name(&self.law))?;
+        write!(f, "{}:", Law::name(&self.law))?;
         match self.law {
             Law::Stable { alpha, beta } if beta != 0.0 => write!(f, "alpha={alpha},beta={beta},")?,
             Law::Stable { alpha, .. } => write!(f, "alpha={alpha},")?,

@@ -207,3 +207,18 @@ fn scale_is_the_laws_own_scale() {
     let cauchy: InitSpec = "cauchy:sigma=0.5".parse().unwrap();
     assert!((cauchy.scale(500, 400) - 0.5 / (2.0 * (500.0f64 * 400.0).sqrt())).abs() < 1e-15);
 }
+
+#[test]
+fn each_law_names_its_tail_index() {
+    // Stable: its alpha; Student-t: min(nu, 2) (nu = 1 is the Cauchy, nu = 3 has a finite
+    // variance); the Gaussian laws: 2; the bounded uniform: none.
+    let law = |s: &str| s.parse::<InitSpec>().unwrap().law;
+    assert_eq!(law("stable:alpha=1.3,sigma=1").tail_index(), Some(1.3));
+    assert_eq!(law("cauchy:sigma=1").tail_index(), Some(1.0));
+    assert_eq!(law("student-t:nu=1.5,sigma=1").tail_index(), Some(1.5));
+    assert_eq!(law("student-t:nu=3,sigma=1").tail_index(), Some(2.0));
+    assert_eq!(law("gaussian:sigma=1").tail_index(), Some(2.0));
+    assert_eq!(law("uniform:sigma=1").tail_index(), None);
+    assert_eq!(law("student-t:nu=3,sigma=1").name(), "student-t");
+}
+

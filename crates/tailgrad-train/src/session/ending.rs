@@ -67,19 +67,9 @@ impl Session<'_> {
 
 /// The hyperparameters the HParams dashboard shows for a run.
 pub(super) fn hparams(spec: &RunSpec, model: &tailgrad_model::MlpSpec) -> Vec<(String, HParam)> {
-    use tailgrad_init::Law;
     let init = &model.init;
-    let (law, alpha) = match init.law {
-        Law::Stable { alpha, .. } => ("stable", alpha),
-        Law::Cauchy => ("cauchy", 1.0),
-        Law::Gaussian => ("gaussian", 2.0),
-        Law::StudentT { nu } => ("student-t", nu.min(2.0)),
-        Law::Uniform => ("uniform", f64::NAN),
-        Law::Xavier => ("xavier", 2.0),
-        Law::He => ("he", 2.0),
-    };
     let mut v = vec![
-        ("law".to_string(), HParam::Text(law.into())),
+        ("law".to_string(), HParam::Text(init.law.name().into())),
         ("sigma_w".into(), HParam::Number(init.sigma_w)),
         ("lr".into(), HParam::Number(spec.train.lr)),
         ("batch_size".into(), HParam::Number(spec.train.batch_size as f64)),
@@ -87,7 +77,7 @@ pub(super) fn hparams(spec: &RunSpec, model: &tailgrad_model::MlpSpec) -> Vec<(S
         ("width".into(), HParam::Number(model.hidden.iter().copied().max().unwrap_or(0) as f64)),
         ("depth".into(), HParam::Number(model.hidden.len() as f64)),
     ];
-    if alpha.is_finite() {
+    if let Some(alpha) = init.law.tail_index() {
         v.push(("alpha".into(), HParam::Number(alpha)));
     }
     v
