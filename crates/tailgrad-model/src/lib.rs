@@ -2,8 +2,8 @@
 //! [`InitSpec`], with per-layer pre-activations and activations exposed for the probes.
 
 mod fast_tanh;
+pub mod loss;
 mod mlp;
-pub mod objective;
 pub mod population;
 mod spec;
 pub mod tensors_io;

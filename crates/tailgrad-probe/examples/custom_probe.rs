@@ -8,7 +8,7 @@
 //! `probe/spectral-norm/layer<l>`.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use tailgrad_model::objective::read_f32s;
+use tailgrad_model::loss::read_f32s;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec, RunEnd, RunSpec, TrainOptions, train};
 
 /// `||W||_2` of every layer.

@@ -43,7 +43,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use tailgrad_data::DeviceSplit;
 use tailgrad_model::Mlp;
-use tailgrad_model::objective::{per_sample_nll, read_f32s, read_i64s};
+use tailgrad_model::loss::{per_sample_nll, read_f32s, read_i64s};
 
 /// `dW = a^T (da W) / |a|^2` for `w` of shape `[fan_in, fan_out]` (row-major).
 pub fn dual_weights(w: &[f64], a: &[f64], a_prime: &[f64], fan_out: usize) -> Vec<f64> {

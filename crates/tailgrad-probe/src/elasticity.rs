@@ -31,7 +31,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use tailgrad_model::Mlp;
-use tailgrad_model::objective::{nll_sum_and_correct, read_f32s, read_i64s};
+use tailgrad_model::loss::{nll_sum_and_correct, read_f32s, read_i64s};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Elasticity {

@@ -43,7 +43,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tailgrad_data::DeviceSplit;
 use tailgrad_model::Mlp;
-use tailgrad_model::objective::{nll_sum_and_correct, read_f32s};
+use tailgrad_model::loss::{nll_sum_and_correct, read_f32s};
 
 /// Streaming moments of a set of gradient vectors.
 #[derive(Default)]

@@ -9,9 +9,9 @@ use burn::tensor::{Int, Tensor};
 use tailgrad_data::{DeviceSplit, RowBlocks};
 use burn::tensor::TensorData;
 use burn::tensor::activation::softmax;
-use tailgrad_model::objective::read_i64s;
+use tailgrad_model::loss::read_i64s;
 use tailgrad_model::{Activation, Mlp};
-use tailgrad_model::objective::{nll_sum_and_correct, read_f32s};
+use tailgrad_model::loss::{nll_sum_and_correct, read_f32s};
 
 /// A scalar loss `L(w)`, its gradient, and Hessian-vector products.
 pub trait Objective {

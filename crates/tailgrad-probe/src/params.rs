@@ -5,7 +5,7 @@
 use burn::tensor::{Gradients, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use tailgrad_model::{Mlp, replace_param};
-use tailgrad_model::objective::read_f32s;
+use tailgrad_model::loss::read_f32s;
 
 /// Which parameters an instrument looks at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

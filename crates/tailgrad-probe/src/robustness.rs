@@ -18,7 +18,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tailgrad_model::Mlp;
-use tailgrad_model::objective::{nll_sum_and_correct, per_sample_nll, read_i64s};
+use tailgrad_model::loss::{nll_sum_and_correct, per_sample_nll, read_i64s};
 
 /// Rows per forward pass.
 const CHUNK: usize = 2500;

@@ -12,7 +12,7 @@
 
 use burn::module::Module;
 use burn::tensor::Tensor;
-use tailgrad_model::objective::read_f32s;
+use tailgrad_model::loss::read_f32s;
 use tailgrad_model::{Activation, Mlp, MlpSpec};
 use tailgrad_rundir::LayerDiagnostics;
 

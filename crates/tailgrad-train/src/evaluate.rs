@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 use tailgrad_data::DeviceSplit;
 use tailgrad_model::Mlp;
-use tailgrad_model::objective::{nll_sum_and_correct, read_f32s, read_i64s};
+use tailgrad_model::loss::{nll_sum_and_correct, read_f32s, read_i64s};
 
 /// Mean cross-entropy and accuracy of `model` on a whole split, in batches of `batch`, with one
 /// host read. Pass a model without autodiff (`Module::valid`).

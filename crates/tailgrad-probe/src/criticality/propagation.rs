@@ -14,7 +14,7 @@ use crate::linalg::{axpy, dot, norm};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use tailgrad_init::InitSpec;
-use tailgrad_model::objective::read_f32s;
+use tailgrad_model::loss::read_f32s;
 
 /// `y = x W` for `W` row-major `[n, m]`.
 pub(crate) fn vec_mat(x: &[f64], w: &[f32], m: usize) -> Vec<f64> {

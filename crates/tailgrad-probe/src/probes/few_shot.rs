@@ -10,7 +10,7 @@ use crate::few_shot::{Manifold, PairGeometry, SecondOrder, prototype_error};
 use anyhow::bail;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use tailgrad_model::objective::{read_f32s, read_i64s};
+use tailgrad_model::loss::{read_f32s, read_i64s};
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@ use super::{check_classes, record, settings};
 use crate::elasticity;
 use anyhow::bail;
 use serde::Deserialize;
-use tailgrad_model::objective::read_i64s;
+use tailgrad_model::loss::read_i64s;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
 #[derive(Deserialize)]

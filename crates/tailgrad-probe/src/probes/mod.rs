@@ -93,7 +93,7 @@ fn check_classes(probe: &str, classes: &[i64], widths: &[usize]) -> anyhow::Resu
 /// A seeded, class-balanced sample of `n` rows of a split (all rows when `n` is 0 or larger
 /// than the split), so that a class-sorted file cannot hand an instrument a few classes only.
 fn balanced_rows(split: &tailgrad_data::DeviceSplit, n: usize, seed: u64) -> Vec<i64> {
-    let labels: Vec<u8> = tailgrad_model::objective::read_i64s(split.y.clone()).iter().map(|&l| l as u8).collect();
+    let labels: Vec<u8> = tailgrad_model::loss::read_i64s(split.y.clone()).iter().map(|&l| l as u8).collect();
     let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1);
     let n = if n == 0 { labels.len() } else { n };
     tailgrad_data::balanced_sample(&labels, classes, n, seed).into_iter().map(|i| i as i64).collect()

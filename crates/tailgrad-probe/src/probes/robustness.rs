@@ -5,7 +5,7 @@ use super::{balanced_rows, record, settings};
 use crate::robustness::{self, Curve};
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
-use tailgrad_model::objective::{read_f32s, read_i64s};
+use tailgrad_model::loss::{read_f32s, read_i64s};
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
 #[derive(Deserialize)]

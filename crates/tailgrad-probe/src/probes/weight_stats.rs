@@ -49,7 +49,7 @@ impl Probe for WeightStatsProbe {
         let mut layers = Vec::new();
         for (l, layer) in ctx.model.layers.iter().enumerate() {
             let [fan_in, fan_out] = layer.weight.val().dims();
-            let w = tailgrad_model::objective::read_f32s(layer.weight.val());
+            let w = tailgrad_model::loss::read_f32s(layer.weight.val());
             let entries: Vec<f64> = w.iter().map(|&v| v as f64).collect();
             let fit = weight_stats::mcculloch(&entries);
             if let Some(f) = &fit {

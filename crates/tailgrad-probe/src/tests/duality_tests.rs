@@ -9,13 +9,13 @@ fn dual_weights_reproduce_the_other_inputs_loss_exactly() {
     let eval = burn::module::Module::valid(&model);
     let (x, _) = test.range(0, 2);
     let post = eval.forward_trace(x.clone()).post[0].clone();
-    let a = tailgrad_model::objective::read_f32s(post);
+    let a = tailgrad_model::loss::read_f32s(post);
     let (a, a_prime): (Vec<f64>, Vec<f64>) = (a[..30].iter().map(|&v| v as f64).collect(), a[30..].iter().map(|&v| v as f64).collect());
     let w = Params::Layer(1).get(&model);
     let dw = crate::duality::dual_weights(&w, &a, &a_prime, 30);
     let moved = Params::Layer(1).set(eval.clone(), &w.iter().zip(&dw).map(|(a, b)| a + b).collect::<Vec<_>>());
-    let logits_moved = tailgrad_model::objective::read_f32s(moved.forward(x.clone().narrow(0, 0, 1)));
-    let logits_other = tailgrad_model::objective::read_f32s(eval.forward(x.narrow(0, 1, 1)));
+    let logits_moved = tailgrad_model::loss::read_f32s(moved.forward(x.clone().narrow(0, 0, 1)));
+    let logits_other = tailgrad_model::loss::read_f32s(eval.forward(x.narrow(0, 1, 1)));
     for (m, o) in logits_moved.iter().zip(&logits_other) {
         assert!((m - o).abs() < 1e-4 * (1.0 + o.abs()), "{m} vs {o}");
     }
@@ -33,7 +33,7 @@ fn dual_weights_reproduce_the_other_inputs_loss_exactly() {
 fn the_dense_finite_difference_hessian_is_the_exact_one() {
     // Softmax regression: the Hessian column by column from FD HVPs against the closed form.
     let (train, _) = mnist(5);
-    let x = tailgrad_model::objective::read_f32s(train.x.range(0, train.len));
+    let x = tailgrad_model::loss::read_f32s(train.x.range(0, train.len));
     let model = net(&[], 7, 1.0);
     let mut obj = NetLoss::new(model, &train, None, Params::All, 10_000);
     let w = obj.point();

@@ -8,7 +8,7 @@ fn local_elasticity_of_a_linear_model_is_the_input_kernel() {
     let (train, _) = mnist(3);
     let model = net(&[], 12, 1.0);
     let (x, y) = train.range(0, 12);
-    let xs: Vec<f64> = tailgrad_model::objective::read_f32s(x.clone()).iter().map(|&v| v as f64).collect();
+    let xs: Vec<f64> = tailgrad_model::loss::read_f32s(x.clone()).iter().map(|&v| v as f64).collect();
     let row = |i: usize| &xs[i * 784..(i + 1) * 784];
     // A step of 1e-13 moves no f32 logit: the step is multiplied by 3 until one moves, and S_ker
     // uses the step taken, so the kernel comes out the same.
@@ -31,11 +31,11 @@ fn a_trained_net_is_locally_elastic_and_its_similarities_cluster_the_classes_wit
     // clustering the symmetrized matrices (no labels) recovers the two classes.
     let (train, _) = mnist(50);
     let mut model = net(&[64], 13, 1.0);
-    let ys = tailgrad_model::objective::read_i64s(train.y.clone());
+    let ys = tailgrad_model::loss::read_i64s(train.y.clone());
     let idx: Vec<i64> = (0..train.len as i64).filter(|&i| ys[i as usize] == 3 || ys[i as usize] == 7).collect();
     let (x, y) = train.rows(&idx);
     for _ in 0..30 {
-        let (nll, _) = tailgrad_model::objective::nll_sum_and_correct(model.forward(x.clone()), y.clone());
+        let (nll, _) = tailgrad_model::loss::nll_sum_and_correct(model.forward(x.clone()), y.clone());
         let g = Params::All.grad(&model, &nll.div_scalar(idx.len() as f64).backward());
         let w = Params::All.get(&model);
         model = Params::All.set(model, &w.iter().zip(&g).map(|(a, b)| a - 0.1 * b).collect::<Vec<_>>());

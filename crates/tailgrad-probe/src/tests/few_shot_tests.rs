@@ -104,7 +104,7 @@ fn identical_manifolds_have_zero_snr() {
 fn the_few_shot_probe_measures_each_layer_of_a_network_on_real_mnist() {
     // Wiring: the probe's layer 0 is the input; its SNR there equals the geometry of the same
     // test images (the first 40 of classes 5, 6, 7) computed here by hand.
-    use tailgrad_model::objective::{read_f32s, read_i64s};
+    use tailgrad_model::loss::{read_f32s, read_i64s};
     let (train, test) = super::mnist(20);
     let model = super::net(&[32], 1, 1.0);
     let spec: tailgrad_train::ProbeSpec = toml::from_str("name = \"few-shot\"\nclasses = [5, 6, 7]\npoints = 40\nshots = [1, 5]\nepisodes = 10").unwrap();

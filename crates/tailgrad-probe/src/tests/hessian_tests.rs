@@ -49,7 +49,7 @@ fn the_hvp_matches_the_closed_form_hessian_of_softmax_regression() {
     // `NetLoss::hvp` is the exact R-operator (no step): it meets the closed form to f32 precision.
     let (train, _) = mnist(20);
     let model = net(&[], 1, 1.0);
-    let x = tailgrad_model::objective::read_f32s(train.x.range(0, train.len));
+    let x = tailgrad_model::loss::read_f32s(train.x.range(0, train.len));
     let mut obj = NetLoss::new(model, &train, None, Params::All, 10_000);
     let w = obj.point();
     let mut r = rng(9);
@@ -69,8 +69,8 @@ fn the_hvp_of_a_tanh_net_is_the_hessian_not_the_gauss_newton_product() {
     // terms) misses it: the test tells the two apart.
     let (train, _) = mnist(10);
     let (d, h) = (784, 6);
-    let x32 = tailgrad_model::objective::read_f32s(train.x.range(0, train.len));
-    let y: Vec<usize> = tailgrad_model::objective::read_i64s(train.y.clone()).iter().map(|&l| l as usize).collect();
+    let x32 = tailgrad_model::loss::read_f32s(train.x.range(0, train.len));
+    let y: Vec<usize> = tailgrad_model::loss::read_i64s(train.y.clone()).iter().map(|&l| l as usize).collect();
     let reference = Net64 { x: x32.iter().map(|&v| v as f64).collect(), y, d, h, tanh: true };
     let text = format!("input = 784\nclasses = 10\nhidden = [{h}]\nactivation = \"tanh\"\ninit = {{ law = \"gaussian\", sigma_w = 1.5 }}");
     let model = Mlp::init(&toml::from_str::<MlpSpec>(&text).unwrap(), 4, &Device::flex().autodiff()).unwrap();
@@ -238,7 +238,7 @@ fn exact_hvps_at_a_trained_softmax_regression_minimum() {
     // direction the HVP matches the closed form (central differences of the f32 gradient at the
     // default step miss a random direction by 6%, measured).
     let (train, _) = mnist(10);
-    let x = tailgrad_model::objective::read_f32s(train.x.range(0, train.len));
+    let x = tailgrad_model::loss::read_f32s(train.x.range(0, train.len));
     let mut obj = NetLoss::new(net(&[], 1, 1.0), &train, None, Params::All, 10_000);
     let start = obj.point();
     let w = descend(&mut obj, &start, 0.5, 300);
@@ -265,8 +265,8 @@ fn exact_hvps_at_trained_relu_and_tanh_nets_match_a_double_precision_reference()
     // erratic in the step, from the kinks of its units). The R-operator has no step.
     let (train, _) = mnist(10);
     let (d, h) = (784, 6);
-    let x32 = tailgrad_model::objective::read_f32s(train.x.range(0, train.len));
-    let y: Vec<usize> = tailgrad_model::objective::read_i64s(train.y.clone()).iter().map(|&l| l as usize).collect();
+    let x32 = tailgrad_model::loss::read_f32s(train.x.range(0, train.len));
+    let y: Vec<usize> = tailgrad_model::loss::read_i64s(train.y.clone()).iter().map(|&l| l as usize).collect();
     for tanh in [false, true] {
         let reference = Net64 { x: x32.iter().map(|&v| v as f64).collect(), y: y.clone(), d, h, tanh };
         let text = format!("input = 784\nclasses = 10\nhidden = [{h}]\nactivation = \"{}\"\ninit = {{ law = \"gaussian\" }}", if tanh { "tanh" } else { "relu" });

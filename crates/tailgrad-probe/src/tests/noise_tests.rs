@@ -232,7 +232,7 @@ fn per_sample_gradients_of_a_linear_model_are_exact() {
     let (train, _) = mnist(2);
     let model = net(&[], 4, 1.0);
     let (x, y) = train.range(0, 8);
-    let xs = tailgrad_model::objective::read_f32s(x.clone());
+    let xs = tailgrad_model::loss::read_f32s(x.clone());
     let ys: Vec<i64> = y.clone().into_data().convert::<i64>().try_to_vec().unwrap();
     let w = Params::All.get(&model);
     let taps = crate::noise::LayerTaps::run(&model, x, y);
@@ -252,7 +252,7 @@ fn per_sample_gradients_of_a_linear_model_are_exact() {
     }
     // The per-sample gradients average to the minibatch gradient autodiff computes.
     let (x, y) = train.range(0, 8);
-    let (nll, _) = tailgrad_model::objective::nll_sum_and_correct(model.forward(x), y);
+    let (nll, _) = tailgrad_model::loss::nll_sum_and_correct(model.forward(x), y);
     let mean = Params::All.grad(&model, &nll.div_scalar(8.0).backward());
     for k in (0..mean.len()).step_by(101) {
         let avg: f64 = grads.iter().map(|g| g[k]).sum::<f64>() / 8.0;

@@ -3,7 +3,7 @@
 use crate::few_shot::gaussian_tail;
 use crate::robustness::{fgsm, gaussian_noise};
 use burn::tensor::Device;
-use tailgrad_model::objective::{read_f32s, read_i64s};
+use tailgrad_model::loss::{read_f32s, read_i64s};
 use tailgrad_model::{Mlp, MlpSpec};
 
 /// The first 1000 test images of digits 0 and 1 (normalized) and their labels.

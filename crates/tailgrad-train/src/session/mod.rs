@@ -25,7 +25,7 @@ use std::path::Path;
 use std::time::Instant;
 use tailgrad_data::{DeviceSplit, EpochOrder};
 use tailgrad_model::Mlp;
-use tailgrad_model::objective::{nll_sum_and_correct, read_f32s, read_i64s};
+use tailgrad_model::loss::{nll_sum_and_correct, read_f32s, read_i64s};
 use tailgrad_rundir::csvlog::Log;
 use tailgrad_rundir::tensorboard::EventWriter;
 use tailgrad_rundir::{DiagnosticsRow, LayerDiagnostics, MetricRow, StepRow, Summary, Timings};

@@ -8,7 +8,7 @@ use crate::timing::timed;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use std::time::Instant;
-use tailgrad_model::objective::read_f32s;
+use tailgrad_model::loss::read_f32s;
 use tailgrad_model::tensors_io::HostTensor;
 use tailgrad_rundir::{DiagnosticsRow, MetricRow};
 

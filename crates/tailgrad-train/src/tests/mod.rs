@@ -4,7 +4,7 @@ use super::*;
 use burn::tensor::{Device, Tensor, TensorData};
 use std::path::Path;
 use tailgrad_backend::{BackendChoice, select};
-use tailgrad_model::objective::read_f32s;
+use tailgrad_model::loss::read_f32s;
 use tailgrad_model::{Mlp, MlpSpec};
 use tailgrad_rundir::{diagnostics as diag_file, metrics, steps};
 
