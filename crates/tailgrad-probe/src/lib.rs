@@ -14,7 +14,6 @@
 pub mod clustering;
 pub mod criticality;
 pub mod duality;
-pub mod eigen_general;
 pub mod elasticity;
 pub mod few_shot;
 pub mod hessian;

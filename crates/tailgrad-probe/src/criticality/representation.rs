@@ -95,7 +95,7 @@ pub fn representation(init: &InitSpec, width: usize, layer: usize, x: &[f32], ja
             // J[i][j] = W[j][i] tanh'(h_j): d h^layer_i / d h^(layer-1)_j.
             let slope: Vec<f64> = row.iter().map(|v| 1.0 - v.tanh().powi(2)).collect();
             let j: Vec<f64> = (0..width * width).map(|k| w[(k % width) * width + k / width] as f64 * slope[k % width]).collect();
-            let (_, vectors) = crate::eigen_general::eigen_general(&j, width);
+            let (_, vectors) = crate::linalg::eigen_general(&j, width);
             for v in &vectors {
                 let moduli: Vec<f64> = v.iter().map(|c| c.norm_sqr().sqrt()).collect();
                 for (t, &q) in total.iter_mut().zip(&QS) {

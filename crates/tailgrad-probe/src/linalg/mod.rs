@@ -1,16 +1,20 @@
 //! Small dense linear algebra on the host, in f64: vector helpers (here), the symmetric
 //! eigen-decomposition ([`sym_eigen`]: Householder tridiagonalization + implicit QL, EISPACK's
 //! tred2/tql2 as published in JAMA), Lanczos with full reorthogonalization ([`lanczos`]), and
-//! least-squares line fits with confidence intervals ([`fit_line`]).
+//! least-squares line fits with confidence intervals ([`fit_line`]), and the eigen-decomposition
+//! of a general real matrix ([`eigen_general`], [`eigenvalues_general`]: complex eigenvalues and
+//! eigenvectors, for Jacobians).
 //!
 //! Hand-written because the eigen-solvers are all tailgrad needs here and nalgebra would switch on
 //! features of crates that burn's cubecl shares (num-integer, num-complex), forcing a full
 //! rebuild of burn (measured with `cargo tree -e features`).
 
+mod general;
 mod krylov;
 mod line_fit;
 mod symmetric;
 
+pub use general::{eigen_general, eigenvalues_general};
 pub use krylov::{Lanczos, lanczos, top_eigenpairs};
 pub use line_fit::{LineFit, fit_line, t975};
 pub use symmetric::{SymEigen, sym_eigen};

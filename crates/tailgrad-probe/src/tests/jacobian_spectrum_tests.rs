@@ -4,7 +4,7 @@
 use super::rng;
 use crate::criticality::jacobian_spectrum::{JacobianSpectrum, ln_dtanh, s_dist, tanh_spectrum};
 use crate::criticality::{StableGrid, mean_field_tanh};
-use crate::eigen_general::eigenvalues_general;
+use crate::linalg::eigenvalues_general;
 use tailgrad_init::Stable;
 
 /// Moduli of the eigenvalues of `diag(tanh'(h)) W` at the fixed point: `W_ij = sigma_w

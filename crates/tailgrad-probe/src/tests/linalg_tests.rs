@@ -50,7 +50,7 @@ fn line_fit_recovers_a_planted_slope_within_its_interval() {
 
 #[test]
 fn general_eigen_decomposition_of_non_symmetric_matrices() {
-    use crate::eigen_general::eigen_general;
+    use crate::linalg::eigen_general;
     use num_complex::Complex64 as C;
     // A rotation block (eigenvalues +-i) next to 2 and 3, conjugated by a random orthogonal matrix.
     let q = orthogonal(4, 50);
