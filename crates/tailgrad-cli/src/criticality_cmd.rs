@@ -150,8 +150,7 @@ fn compute(spec: CriticalitySpec, images: Option<&[f32]>, origin: &str) -> anyho
     for &alpha in &spec.alpha {
         let grid = StableGrid::new(alpha, 600);
         for &sigma in &spec.sigma_w {
-            let mut init = InitSpec::stable(alpha, sigma).with_context(|| format!("{origin}: alpha = {alpha}, sigma_w = {sigma}"))?;
-            init.fan = Fan::In;
+            let init = InitSpec::stable(alpha, sigma).with_context(|| format!("{origin}: alpha = {alpha}, sigma_w = {sigma}"))?.with_fan(Fan::In);
             let cv = ensemble(spec.draws, spec.seed, |seed| propagated_circle_cv(&init, spec.width, spec.depth, spec.angles, seed, &device));
             let lyap = ensemble(spec.draws, spec.seed, |seed| lyapunov(&init, spec.width, spec.lyapunov_depth, spec.burn_in, 1, seed));
             let theory = mean_field_stable_tanh(&grid, sigma);

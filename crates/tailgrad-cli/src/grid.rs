@@ -288,7 +288,7 @@ impl StudyFile {
             let value = |key: &str| axes.iter().position(|a| a.key == key).and_then(|i| values[i].as_float());
             if let (Some(alpha), Some(sigma_w)) = (value("alpha"), value("sigma_w")) {
                 cell_spec.model.init = InitSpec::stable(alpha, sigma_w)
-                    .map(|i| InitSpec { fan: base.model.init.fan, ..i })
+                    .map(|i| i.with_fan(base.model.init.fan()))
                     .with_context(|| format!("{origin}: grid point alpha = {alpha}, sigma_w = {sigma_w}"))?;
             }
             // Named alpha first (`a1.5_s0.5`, as the grid's directories always were), then in loop order.

@@ -44,13 +44,29 @@ pub enum Fan {
     In,
 }
 
-/// A validated initializer: law, scale `sigma_w > 0`, fan convention.
+/// A validated initializer: law, scale `sigma_w > 0`, fan convention. Built only through
+/// validation (`TryFrom<RawInitSpec>`, `FromStr`, [`InitSpec::stable`], serde), so every value
+/// samples without panicking: the fields are private, read with [`InitSpec::law`],
+/// [`InitSpec::sigma_w`] and [`InitSpec::fan`]. A struct literal does not compile outside this
+/// crate:
+///
+/// ```compile_fail
+/// use tailgrad_init::{Fan, InitSpec, Law};
+/// let bad = InitSpec { law: Law::Stable { alpha: 5.0, beta: 0.0 }, sigma_w: -1.0, fan: Fan::In };
+/// ```
+///
+/// ```
+/// use tailgrad_init::{Fan, InitSpec};
+/// assert!(InitSpec::stable(5.0, 1.0).is_err(), "alpha outside (0, 2] is refused");
+/// let ok = InitSpec::stable(1.5, 1.0).unwrap().with_fan(Fan::In);
+/// assert_eq!((ok.sigma_w(), ok.fan()), (1.0, Fan::In));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawInitSpec", into = "RawInitSpec")]
 pub struct InitSpec {
-    pub law: Law,
-    pub sigma_w: f64,
-    pub fan: Fan,
+    law: Law,
+    sigma_w: f64,
+    fan: Fan,
 }
 
 /// The flat, unvalidated form shared by TOML and the command line.
@@ -79,6 +95,26 @@ impl InitSpec {
             sigma_w: Some(sigma_w),
             ..Default::default()
         })
+    }
+
+    /// The law of the weight entries.
+    pub fn law(&self) -> Law {
+        self.law
+    }
+
+    /// The scale `sigma_w` (> 0).
+    pub fn sigma_w(&self) -> f64 {
+        self.sigma_w
+    }
+
+    /// How the effective width is formed.
+    pub fn fan(&self) -> Fan {
+        self.fan
+    }
+
+    /// The same law and scale under another fan convention (always valid).
+    pub fn with_fan(self, fan: Fan) -> Self {
+        Self { fan, ..self }
     }
 
     /// `N_eff` of a `fan_in x fan_out` layer under this spec's convention.

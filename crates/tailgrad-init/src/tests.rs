@@ -152,8 +152,8 @@ alpha = 1.5
 sigma_w = 1.0"#)
     .unwrap();
     assert_eq!(cli, toml_form);
-    assert_eq!(cli.law, Law::Stable { alpha: 1.5, beta: 0.0 });
-    assert_eq!(cli.fan, Fan::Geometric);
+    assert_eq!(cli.law(), Law::Stable { alpha: 1.5, beta: 0.0 });
+    assert_eq!(cli.fan(), Fan::Geometric);
     for text in ["stable:alpha=0.7,beta=-0.5,sigma=2,fan=in", "student-t:nu=3,sigma=0.5", "cauchy", "he:sigma=2"] {
         let spec: InitSpec = text.parse().unwrap();
         assert_eq!(spec.to_string().parse::<InitSpec>().unwrap(), spec, "{text}");
@@ -212,7 +212,7 @@ fn scale_is_the_laws_own_scale() {
 fn each_law_names_its_tail_index() {
     // Stable: its alpha; Student-t: min(nu, 2) (nu = 1 is the Cauchy, nu = 3 has a finite
     // variance); the Gaussian laws: 2; the bounded uniform: none.
-    let law = |s: &str| s.parse::<InitSpec>().unwrap().law;
+    let law = |s: &str| s.parse::<InitSpec>().unwrap().law();
     assert_eq!(law("stable:alpha=1.3,sigma=1").tail_index(), Some(1.3));
     assert_eq!(law("cauchy:sigma=1").tail_index(), Some(1.0));
     assert_eq!(law("student-t:nu=1.5,sigma=1").tail_index(), Some(1.5));

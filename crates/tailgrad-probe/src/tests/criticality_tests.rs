@@ -3,9 +3,7 @@ use crate::criticality::mean_field::{correlation_map, gauss_expect};
 use crate::criticality::{Phase, StableGrid, critical_sigma_w, ensemble, lyapunov, mean_field_stable_tanh, mean_field_tanh, propagated_circle_cv};
 
 fn fan_in(alpha: f64, sigma: f64) -> tailgrad_init::InitSpec {
-    let mut init = tailgrad_init::InitSpec::stable(alpha, sigma).unwrap();
-    init.fan = tailgrad_init::Fan::In;
-    init
+    tailgrad_init::InitSpec::stable(alpha, sigma).unwrap().with_fan(tailgrad_init::Fan::In)
 }
 
 #[test]

@@ -69,15 +69,15 @@ impl Session<'_> {
 pub(super) fn hparams(spec: &RunSpec, model: &tailgrad_model::MlpSpec) -> Vec<(String, HParam)> {
     let init = &model.init;
     let mut v = vec![
-        ("law".to_string(), HParam::Text(init.law.name().into())),
-        ("sigma_w".into(), HParam::Number(init.sigma_w)),
+        ("law".to_string(), HParam::Text(init.law().name().into())),
+        ("sigma_w".into(), HParam::Number(init.sigma_w())),
         ("lr".into(), HParam::Number(spec.train.lr)),
         ("batch_size".into(), HParam::Number(spec.train.batch_size as f64)),
         ("seed".into(), HParam::Number(spec.seed as f64)),
         ("width".into(), HParam::Number(model.hidden.iter().copied().max().unwrap_or(0) as f64)),
         ("depth".into(), HParam::Number(model.hidden.len() as f64)),
     ];
-    if let Some(alpha) = init.law.tail_index() {
+    if let Some(alpha) = init.law().tail_index() {
         v.push(("alpha".into(), HParam::Number(alpha)));
     }
     v
