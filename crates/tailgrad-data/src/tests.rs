@@ -155,6 +155,21 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// A mirror serving the real MNIST files, gzipped as the official ones are, for `max` requests.
+fn mnist_mirror(max: usize) -> String {
+    let src = full_data_dir().join("mnist");
+    let routes: Vec<_> = Dataset::Mnist
+        .files()
+        .iter()
+        .map(|f| {
+            let body = gz(&std::fs::read(src.join(f.name)).unwrap());
+            let path: &'static str = Box::leak(format!("{}.gz", f.name).into_boxed_str());
+            (path, 200, body.len(), body)
+        })
+        .collect();
+    serve(routes, max)
+}
+
 #[test]
 fn downloader_installs_only_verified_files() {
     let content = b"real dataset bytes".to_vec();
@@ -221,17 +236,7 @@ fn peak_rss_mb() -> u64 {
 fn two_fetchers_into_one_empty_folder_both_succeed() {
     // Issue 24, item 5: two processes auto-downloading into the same empty data directory; one
     // failed with a false "No such file or directory" (they shared one temporary name).
-    let src = full_data_dir().join("mnist");
-    let routes: Vec<_> = Dataset::Mnist
-        .files()
-        .iter()
-        .map(|f| {
-            let body = gz(&std::fs::read(src.join(f.name)).unwrap());
-            let path: &'static str = Box::leak(format!("{}.gz", f.name).into_boxed_str());
-            (path, 200, body.len(), body)
-        })
-        .collect();
-    let base = serve(routes, 8);
+    let base = mnist_mirror(8);
     let dir = tailgrad_testkit::TempDir::new();
     let fetchers: Vec<_> = (0..2)
         .map(|_| {
@@ -256,18 +261,7 @@ fn fetch_is_a_no_op_when_verified_files_are_present() {
 
 #[test]
 fn fetch_pulls_a_whole_dataset_from_a_mirror() {
-    // A mirror serving the real MNIST files, gzipped as the official ones are.
-    let src = full_data_dir().join("mnist");
-    let routes: Vec<_> = Dataset::Mnist
-        .files()
-        .iter()
-        .map(|f| {
-            let body = gz(&std::fs::read(src.join(f.name)).unwrap());
-            let path: &'static str = Box::leak(format!("{}.gz", f.name).into_boxed_str());
-            (path, 200, body.len(), body)
-        })
-        .collect();
-    let base = serve(routes, 4);
+    let base = mnist_mirror(4);
     let dir = tailgrad_testkit::TempDir::new();
     // Given without its trailing slash (issue 24, item 8: the URL became ".../127.0.0.1:PORTtrain-...").
     let paths = fetch::fetch(dir.path(), Dataset::Mnist, Some(base.trim_end_matches('/')), false).unwrap();

@@ -10,16 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// name is unique to this process and call, so two processes writing the same file never share
 /// one (the later rename wins, whole).
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), RunDirError> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_error(&tmp, e));
-    }
+    let tmp = write_temporary(path, data)?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io_error(path, e)
@@ -31,18 +24,29 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), RunDirError> {
 /// written to a temporary file and hard-linked into place). Returns false, writing nothing, when
 /// `path` exists.
 pub fn create_atomically(path: &Path, data: &[u8]) -> Result<bool, RunDirError> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.{}.new", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()));
-    let linked = written.map_err(|e| io_error(&tmp, e)).and_then(|_| match std::fs::hard_link(&tmp, path) {
+    let tmp = write_temporary(path, data)?;
+    let linked = match std::fs::hard_link(&tmp, path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(io_error(path, e)),
-    });
+    };
     let _ = std::fs::remove_file(&tmp);
     linked
+}
+
+/// `data` written and synced to a temporary file beside `path`, named for this process and call
+/// (so that concurrent writers never share one); nothing is left when writing fails.
+fn write_temporary(path: &Path, data: &[u8]) -> Result<std::path::PathBuf, RunDirError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error(&tmp, e));
+    }
+    Ok(tmp)
 }
 
 /// Check that `name` can be one folder inside another (a run or study name under `--runs-dir`):

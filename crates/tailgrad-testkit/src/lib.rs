@@ -109,3 +109,10 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     chain
 }
+
+/// Check that an I/O error of `path` (here ENOSPC) reads "PATH: ..." with the OS error printed
+/// once in its chain, as a reporter prints it (not "...(os error 28): ... (os error 28)").
+pub fn assert_os_error_printed_once(e: &dyn std::error::Error, path: &str) {
+    let chain = error_chain(e);
+    assert!(chain.starts_with(&format!("{path}: ")) && chain.matches("os error 28").count() == 1, "{chain}");
+}
