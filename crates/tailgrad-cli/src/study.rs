@@ -263,12 +263,12 @@ fn preflight(points: &[Point], study_dir: &Path, device: Option<&burn::tensor::D
     Ok(())
 }
 
-/// Free bytes on the filesystem holding `dir`, from `df` (None where it cannot tell).
 /// A byte count for a message: MB below a gigabyte (so that 17 MB is not "0.0 GB"), else GB.
 fn size(bytes: u64) -> String {
     if bytes < 1_000_000_000 { format!("{:.0} MB", bytes as f64 / 1e6) } else { format!("{:.1} GB", bytes as f64 / 1e9) }
 }
 
+/// Free bytes on the filesystem holding `dir`, from `df` (None where it cannot tell).
 fn free_bytes(dir: &Path) -> Option<u64> {
     let out = std::process::Command::new("df").arg("-Pk").arg(dir).output().ok()?;
     let text = String::from_utf8(out.stdout).ok()?;
@@ -353,13 +353,13 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     println!("{}", write_tables(&rows, &out)?);
     let partitions = by_reference(&groups, &finished);
     let paired: Vec<_> = partitions.iter().filter_map(|(r, part)| Some(paired_differences(part, r.as_deref()?))).flatten().collect();
+    let baseline = study.study.baseline.as_ref().map_or("the Gaussian".to_string(), |b| b.iter().map(|(k, v)| format!("{k} = {v}")).collect());
     if !paired.is_empty() {
-        let baseline = study.study.baseline.as_ref().map_or("the Gaussian".to_string(), |b| b.iter().map(|(k, v)| format!("{k} = {v}")).collect());
         println!("Paired differences from {baseline} at equal seeds:\n\n{}", write_paired(&paired, &out)?);
         written.push("paired.md|csv");
     }
     if let Some(files) = crate::study_probes::report(&partitions, &study.study.name, &out)? {
-        println!("Instrument results by cell (median [IQR] over seeds, paired differences from the Gaussian) in {}", out.join("probes.md").display());
+        println!("Instrument results by cell (median [IQR] over seeds, paired differences from {baseline}) in {}", out.join("probes.md").display());
         written.extend(files);
     }
     if let Some(md) = write_collapsed(&groups, &out)? {
