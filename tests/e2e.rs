@@ -258,8 +258,10 @@ classes = [3, 7]
     let pca_slice = &records("slices")[1]["record"];
     assert_eq!(pca_slice["loss"].as_array().unwrap().len(), 25, "a 5 x 5 grid");
     let out = tailgrad().args(["probe"]).arg(&run).args(["--probe", "hesian"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown probe `hesian`; the probes are gradient-noise, hessian"));
+    // A usage error (exit 2) listing the instruments from the registry, with the near miss.
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid value 'hesian'") && err.contains("[possible values: gradient-noise, hessian,") && err.contains("a similar value exists: 'hessian'"), "{err}");
 }
 
 /// A 2 x 2 grid (alpha x sigma_w), one seed, on 100 images per class.

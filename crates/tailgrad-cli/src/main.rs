@@ -9,7 +9,6 @@ mod grid;
 mod init_stats;
 mod populations;
 mod probe_cmd;
-mod probe_figures;
 mod spec_diff;
 mod study;
 mod study_config;
@@ -43,9 +42,8 @@ enum Command {
         /// A study directory (e.g. runs/gauss_vs_levy_mnist) or a run directory.
         study_dir: PathBuf,
     },
-    /// Run an instrument (gradient-noise, hessian, slices, variance-flatness, duality,
-    /// weight-stats, local-elasticity) on a run's checkpoint; results go to
-    /// RUN_DIR/probes/<name>.json and .csv.
+    /// Run an instrument (`--probe`, listed in `tailgrad probe --help`) on a run's checkpoint;
+    /// results go to RUN_DIR/probes/<name>.json and .csv, its figure to RUN_DIR/report/.
     Probe(ProbeArgs),
     /// Signal propagation in random tanh nets over (alpha, sigma_w): propagated-circle CV,
     /// Lyapunov exponent, ED and D_2 heat maps, with mean-field theory (no training).
@@ -171,8 +169,8 @@ struct CompareArgs {
 struct ProbeArgs {
     /// A run directory (holding spec.toml and checkpoints/).
     run_dir: PathBuf,
-    /// gradient-noise, hessian, slices, variance-flatness, duality, weight-stats or local-elasticity.
-    #[arg(long)]
+    /// The instrument (one of tailgrad_probe::INSTRUMENTS).
+    #[arg(long, value_parser = instrument_names())]
     probe: String,
     /// last (the newest epoch checkpoint), best, or a checkpoint file.
     #[arg(long, default_value = "last")]
@@ -259,7 +257,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train_cmd::train(args),
         Command::Compare(args) => study::compare(args),
-        Command::Report { study_dir } if study_dir.join("spec.toml").is_file() => probe_figures::draw(&study_dir).map(|figs| {
+        Command::Report { study_dir } if study_dir.join("spec.toml").is_file() => tailgrad_probe::figure::draw(&study_dir).map(|figs| {
             figs.iter().for_each(|f| eprintln!("wrote {}", f.display()));
             ExitCode::SUCCESS
         }),
@@ -286,4 +284,9 @@ mod tests {
         let want = std::env::current_dir().unwrap().join("ds");
         assert_eq!(common.overrides("run."), [format!("run.data.dir={}", super::toml_string(&want.display().to_string()))]);
     }
+}
+
+/// The instruments' names, each with its one-line summary in `--help`.
+fn instrument_names() -> clap::builder::PossibleValuesParser {
+    tailgrad_probe::INSTRUMENTS.iter().map(|i| clap::builder::PossibleValue::new(i.name).help(i.about)).collect::<Vec<_>>().into()
 }

@@ -1,7 +1,7 @@
 //! `tailgrad probe RUN_DIR --probe NAME`: run an instrument on a run's checkpoint, offline.
 
 use crate::{ProbeArgs, data_cmd};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tailgrad_backend::select;
@@ -14,9 +14,7 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let dir = &args.run_dir;
     let overrides: Vec<String> = args.backend.iter().map(|b| format!("backend=\"{b}\"")).collect();
     let spec = RunSpec::from_file(&dir.join("spec.toml"), &overrides).with_context(|| format!("{} is not a run directory", dir.display()))?;
-    if !tailgrad_probe::NAMES.contains(&args.probe.as_str()) {
-        bail!("unknown probe `{}`; the probes are {}", args.probe, tailgrad_probe::NAMES.join(", "));
-    }
+    tailgrad_probe::instrument(&args.probe)?;
     // The run's own settings for this probe, if it scheduled it, then the command line's.
     let mut probe_spec = spec.probes.iter().find(|p| p.name == args.probe).cloned().unwrap_or(ProbeSpec {
         name: args.probe.clone(),
@@ -67,7 +65,7 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         println!("{k} = {v}");
     }
     eprintln!("written to {}", dir.join("probes").join(format!("{}.json", args.probe)).display());
-    for fig in crate::probe_figures::draw(dir)? {
+    for fig in tailgrad_probe::figure::draw(dir)? {
         eprintln!("figure: {}", fig.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -47,7 +47,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e),
     };
     if !spec.probes.is_empty() {
-        for fig in crate::probe_figures::draw(&run_dir)? {
+        for fig in tailgrad_probe::figure::draw(&run_dir)? {
             eprintln!("figure: {}", fig.display());
         }
     }

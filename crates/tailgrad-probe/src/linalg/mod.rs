@@ -3,12 +3,14 @@
 //! tred2/tql2 as published in JAMA), Lanczos with full reorthogonalization ([`lanczos`]), and
 //! least-squares line fits with confidence intervals ([`fit_line`]), and the eigen-decomposition
 //! of a general real matrix ([`eigen_general`], [`eigenvalues_general`]: complex eigenvalues and
-//! eigenvectors, for Jacobians).
+//! eigenvectors, for Jacobians); and clustering of similarity matrices ([`clustering`]: k-means,
+//! spectral, kernel k-means, matched accuracy).
 //!
 //! Hand-written because the eigen-solvers are all tailgrad needs here and nalgebra would switch on
 //! features of crates that burn's cubecl shares (num-integer, num-complex), forcing a full
 //! rebuild of burn (measured with `cargo tree -e features`).
 
+pub mod clustering;
 mod general;
 mod krylov;
 mod line_fit;

@@ -1,7 +1,7 @@
 //! `duality`: the activity-weight duality decomposition of the generalization gap
 //! ([`crate::duality`]) in one layer.
 
-use super::{check_layer, record, settings};
+use crate::registry::{Instrument, check_layer, record, settings};
 use crate::duality::{self, DualitySpec, HessianMode};
 use anyhow::bail;
 use serde::Deserialize;
@@ -28,6 +28,14 @@ impl Default for Settings {
         Self { layer: 1, test_samples: 2000, hessian_samples: 5000, hessian: HessianMode::Lanczos, top_k: 50, remainder_probes: 20 }
     }
 }
+
+/// `duality`: Feng, Zhang & Tu's activity-weight duality: the generalization gap by Hessian direction.
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "duality",
+    about: "Feng, Zhang & Tu's activity-weight duality: the generalization gap by Hessian direction",
+    build: |spec| Ok(Box::new(DualityProbe::new(spec)?)),
+    figure: Some(super::figure::figure),
+};
 
 pub(super) struct DualityProbe {
     spec: ProbeSpec,

@@ -14,7 +14,7 @@
 //! classes without labels, as He & Su measure it (HornHehhf/LocalElasticity): the symmetrized
 //! matrix `(S + S^T)/2` clustered by k-means on its rows and by spectral clustering (`S_rel`, an
 //! affinity, negative entries clipped to 0) and by kernel k-means (`S_ker`, a kernel), each scored
-//! by the best matching of clusters to classes ([`crate::clustering`]). The older score that
+//! by the best matching of clusters to classes ([`crate::linalg::clustering`]). The older score that
 //! assigns each sample to the class with the largest mean similarity uses the labels, so it is
 //! reported separately (`label_score_*`): it typically overstates what the matrices separate.
 //!
@@ -24,7 +24,11 @@
 //! so the ratios keep ~3 digits; up to `3^20` times eta); `S_ker` uses the step actually taken.
 //! A row that still does not move is left out (NaN) and counted in `dropped`.
 
-use crate::clustering::{kernel_kmeans, kmeans, matched_accuracy, spectral};
+mod probe;
+
+pub use probe::INSTRUMENT;
+
+use crate::linalg::clustering::{kernel_kmeans, kmeans, matched_accuracy, spectral};
 use crate::params::Params;
 use burn::module::Module;
 use burn::tensor::activation::softmax;

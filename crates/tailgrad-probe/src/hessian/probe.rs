@@ -1,7 +1,7 @@
 //! `hessian`: the spectrum of the training-loss Hessian ([`crate::hessian`]) on a seeded,
 //! class-balanced sample of the training set.
 
-use super::{balanced_rows, check_layer, record, settings};
+use crate::registry::{Instrument, balanced_rows, check_layer, record, settings};
 use crate::hessian;
 use crate::objective::NetLoss;
 use crate::params::Params;
@@ -28,6 +28,14 @@ impl Default for Settings {
         Self { layer: None, samples: 5000, top_k: 5, lanczos_steps: 30, hutchinson_probes: 20, slq_probes: 3 }
     }
 }
+
+/// `hessian`: the training-loss Hessian: top eigenvalues (Lanczos), trace (Hutchinson), spectral density (SLQ).
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "hessian",
+    about: "the training-loss Hessian: top eigenvalues (Lanczos), trace (Hutchinson), spectral density (SLQ)",
+    build: |spec| Ok(Box::new(HessianProbe::new(spec)?)),
+    figure: Some(super::figure::figure),
+};
 
 pub(super) struct HessianProbe {
     spec: ProbeSpec,

@@ -19,6 +19,11 @@
 //!    components 0, 10, 20, ..., 990 of the top 1000. The paper reports psi > 0 (an *inverse*
 //!    relation; equilibrium physics would give the opposite sign) and gamma ~ 2-3.
 
+mod figure;
+mod probe;
+
+pub use probe::INSTRUMENT;
+
 use crate::linalg::{self, LineFit, fit_line};
 use crate::objective::Objective;
 use anyhow::{Context, bail};

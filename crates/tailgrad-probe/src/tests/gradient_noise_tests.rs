@@ -1,6 +1,6 @@
 use super::*;
 use rand::seq::SliceRandom;
-use crate::noise::{Moments, NoiseInput, measure, per_sample_stats, true_gradient_cosine};
+use crate::gradient_noise::{Moments, NoiseInput, measure, per_sample_stats, true_gradient_cosine};
 
 /// K minibatch gradients `g_mu = G + xi_mu`, with `xi` of covariance `I / B` in D dimensions:
 /// `tr(Sigma_B) = D / B`, `tr(Sigma) = D`, `B_simple = D / |G|^2`.
@@ -197,7 +197,7 @@ fn the_per_sample_estimate_respects_the_layer() {
     let model = net(&[16, 16], 3, 1.0);
     let idx: Vec<i64> = tailgrad_data::device::epoch_permutation(train.len, 1, u64::MAX)[..100].to_vec();
     let (x, y) = train.rows(&idx);
-    let grads = crate::noise::LayerTaps::run(&model, x, y).layer_grads(1);
+    let grads = crate::gradient_noise::LayerTaps::run(&model, x, y).layer_grads(1);
     let n = grads.len() as f64;
     let mut mean = vec![0.0; grads[0].len()];
     grads.iter().for_each(|g| linalg::axpy(1.0 / n, g, &mut mean));
@@ -235,7 +235,7 @@ fn per_sample_gradients_of_a_linear_model_are_exact() {
     let xs = tailgrad_model::loss::read_f32s(x.clone());
     let ys: Vec<i64> = y.clone().into_data().convert::<i64>().try_to_vec().unwrap();
     let w = Params::All.get(&model);
-    let taps = crate::noise::LayerTaps::run(&model, x, y);
+    let taps = crate::gradient_noise::LayerTaps::run(&model, x, y);
     let grads = taps.layer_grads(0);
     for (i, g) in grads.iter().enumerate() {
         let xi = &xs[i * 784..(i + 1) * 784];

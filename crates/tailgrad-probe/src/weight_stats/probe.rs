@@ -2,7 +2,7 @@
 //! power-law exponent of the eigenvalue spectrum of `W^T W` (Clauset MLE, as WeightWatcher
 //! reports), when the layer has enough eigenvalues for a tail fit to mean anything.
 
-use super::settings;
+use crate::registry::{Instrument, settings};
 use crate::weight_stats;
 use anyhow::bail;
 use serde::Deserialize;
@@ -23,6 +23,14 @@ impl Default for Settings {
         Self { min_tail: 10, min_eigenvalues: 50 }
     }
 }
+
+/// `weight-stats`: each layer's fitted stable law and its eigenvalue spectrum's tail index.
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "weight-stats",
+    about: "each layer's fitted stable law and its eigenvalue spectrum's tail index",
+    build: |spec| Ok(Box::new(WeightStatsProbe::new(spec)?)),
+    figure: None,
+};
 
 pub(super) struct WeightStatsProbe {
     spec: ProbeSpec,

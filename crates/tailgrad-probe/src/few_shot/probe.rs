@@ -5,7 +5,7 @@
 //! concepts (the test images of the classes that `data.classes` left out of training) when the run
 //! has them, else the test split.
 
-use super::{check_classes, record, settings};
+use crate::registry::{Instrument, check_classes, record, settings};
 use crate::few_shot::{Manifold, PairGeometry, SecondOrder, prototype_error};
 use anyhow::bail;
 use rand::SeedableRng;
@@ -45,6 +45,14 @@ struct LayerShots {
     dimension: f64,
     bias: f64,
 }
+
+/// `few-shot`: Sorscher et al.'s few-shot geometry of each layer: SNR, predicted and measured prototype error.
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "few-shot",
+    about: "Sorscher et al.'s few-shot geometry of each layer: SNR, predicted and measured prototype error",
+    build: |spec| Ok(Box::new(FewShotProbe::new(spec)?)),
+    figure: None,
+};
 
 pub(super) struct FewShotProbe {
     spec: ProbeSpec,

@@ -1,8 +1,8 @@
-//! `local-elasticity`: He & Su's local elasticity ([`crate::elasticity`]) over a seeded,
+//! `local-elasticity`: He & Su's local elasticity ([`crate::local_elasticity`]) over a seeded,
 //! class-balanced sample of training samples of the chosen classes.
 
-use super::{check_classes, record, settings};
-use crate::elasticity;
+use crate::registry::{Instrument, check_classes, record, settings};
+use crate::local_elasticity as elasticity;
 use anyhow::bail;
 use serde::Deserialize;
 use tailgrad_model::loss::read_i64s;
@@ -23,6 +23,14 @@ impl Default for Settings {
         Self { samples: 100, classes: Vec::new(), eta: None }
     }
 }
+
+/// `local-elasticity`: He & Su's local elasticity: relative and kernelized similarity, clustering by it.
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "local-elasticity",
+    about: "He & Su's local elasticity: relative and kernelized similarity, clustering by it",
+    build: |spec| Ok(Box::new(ElasticityProbe::new(spec)?)),
+    figure: None,
+};
 
 pub(super) struct ElasticityProbe {
     spec: ProbeSpec,

@@ -4,6 +4,11 @@
 //! top of them (as PyHessian, Yao et al. 2020, offers): top eigenvalues by Lanczos, the trace by
 //! Hutchinson's estimator, and the spectral density by stochastic Lanczos quadrature (SLQ).
 
+mod figure;
+mod probe;
+
+pub use probe::INSTRUMENT;
+
 use crate::linalg::{self, Lanczos, dot, lanczos, rademacher};
 use crate::objective::Objective;
 use rand::Rng;

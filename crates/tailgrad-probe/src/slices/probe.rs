@@ -1,7 +1,7 @@
 //! `slices`: the training loss along one or two directions ([`crate::slices`]), random
 //! filter-normalized ones or the weight trajectory's principal components.
 
-use super::{balanced_rows, check_layer, record, settings};
+use crate::registry::{Instrument, balanced_rows, check_layer, record, settings};
 use crate::objective::NetLoss;
 use crate::params::Params;
 use crate::slices;
@@ -36,6 +36,14 @@ impl Default for Settings {
         Self { points: 21, span: 1.0, dims: 1, samples: 5000, directions: Directions::Random, layer: 1 }
     }
 }
+
+/// `slices`: the training loss along one or two filter-normalized (or PCA) directions.
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "slices",
+    about: "the training loss along one or two filter-normalized (or PCA) directions",
+    build: |spec| Ok(Box::new(SlicesProbe::new(spec)?)),
+    figure: Some(super::figure::figure),
+};
 
 pub(super) struct SlicesProbe {
     spec: ProbeSpec,

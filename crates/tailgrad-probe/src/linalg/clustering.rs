@@ -4,7 +4,7 @@
 //! accuracy of a clustering against labels under the best matching of clusters to classes (for
 //! two classes, He & Su's `0.5 + |correct/n - 0.5|`).
 
-use crate::linalg::sym_eigen;
+use super::sym_eigen;
 use rand::{RngExt, SeedableRng};
 
 /// Squared Euclidean distance.

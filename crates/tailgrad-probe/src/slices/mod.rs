@@ -4,6 +4,11 @@
 //! of that neuron's weights in `w0` (`d_j <- d_j |w0_j| / |d_j|`), biases set to zero — or along
 //! given directions (e.g. the trajectory's principal components).
 
+mod figure;
+mod probe;
+
+pub use probe::INSTRUMENT;
+
 use crate::linalg::axpy;
 use crate::objective::Objective;
 use rand::{Rng, RngExt};

@@ -1,5 +1,5 @@
 use super::*;
-use crate::elasticity::measure;
+use crate::local_elasticity::measure;
 
 #[test]
 fn local_elasticity_of_a_linear_model_is_the_input_kernel() {

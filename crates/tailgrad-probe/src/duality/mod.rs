@@ -33,6 +33,11 @@
 //! the complement's `<dw_perp^T H dw_perp> / 2`, estimated with Rademacher combinations
 //! `E_z[(sum_k z_k dw_k,perp)^T H (sum_k z_k dw_k,perp)] = sum_k dw_k,perp^T H dw_k,perp`.
 
+mod figure;
+mod probe;
+
+pub use probe::INSTRUMENT;
+
 use crate::hessian::dense_hessian;
 use crate::linalg::{dot, mean_std, sym_eigen, top_eigenpairs};
 use crate::objective::{NetLoss, Objective};

@@ -1,7 +1,7 @@
 //! `robustness`: test accuracy under Gaussian input noise and under FGSM ([`crate::robustness`])
 //! on a seeded, class-balanced sample of `samples` test images.
 
-use super::{balanced_rows, record, settings};
+use crate::registry::{Instrument, balanced_rows, record, settings};
 use crate::robustness::{self, Curve};
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,14 @@ struct Robustness {
     noise: Curve,
     fgsm: Curve,
 }
+
+/// `robustness`: test accuracy under Gaussian input noise and FGSM.
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "robustness",
+    about: "test accuracy under Gaussian input noise and FGSM",
+    build: |spec| Ok(Box::new(RobustnessProbe::new(spec)?)),
+    figure: None,
+};
 
 pub(super) struct RobustnessProbe {
     spec: ProbeSpec,

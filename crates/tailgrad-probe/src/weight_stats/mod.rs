@@ -12,6 +12,10 @@
 //!   (x95 - x05)`. McCulloch's printed lookup table is replaced by one simulated once from
 //!   tailgrad's own Chambers-Mallows-Stuck sampler (alpha in [0.5, 2], beta in [0, 1]).
 
+mod probe;
+
+pub use probe::INSTRUMENT;
+
 use crate::linalg::sym_eigen;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;

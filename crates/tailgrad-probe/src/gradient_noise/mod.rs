@@ -35,6 +35,11 @@
 //! `h = a W` are outer products `a_i (dl_i/dh_i)^T`; the factor `dl_i/dh_i` comes from one backward
 //! pass through a zero "tap" added to every pre-activation (burn has no per-sample gradients).
 
+mod figure;
+mod probe;
+
+pub use probe::INSTRUMENT;
+
 use crate::linalg::{axpy, dot, norm};
 use crate::params::Params;
 use burn::tensor::{Int, Tensor};

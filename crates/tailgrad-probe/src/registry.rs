@@ -1,6 +1,8 @@
 //! The instruments as schedulable [`Probe`]s, configured by `[[probes]]` entries (or
-//! `tailgrad probe --probe NAME --set key=value`). One module per instrument holds its settings
-//! (every key optional, with the default shown) and its adapter:
+//! `tailgrad probe --probe NAME --set key=value`). Each instrument's folder holds its math
+//! (`mod.rs`), its adapter with its settings (`probe.rs`, every key optional, defaults shown) and
+//! its run figure (`figure.rs`); [`crate::INSTRUMENTS`] lists them once, and the names, the CLI's
+//! help and the figure dispatch come from that table:
 //!
 //! | name | settings (defaults) | scalars |
 //! |---|---|---|
@@ -17,22 +19,32 @@
 //! Settings are checked when the probe is built (values) and before training starts (against
 //! the network: a layer that does not exist), so a run never fails at its end over a probe.
 
-mod duality;
-mod few_shot;
-mod gradient_noise;
-mod hessian;
-mod local_elasticity;
-mod robustness;
-mod slices;
-mod variance_flatness;
-mod weight_stats;
-
+use crate::INSTRUMENTS;
+use crate::figure::Figure;
+use crate::probe_log::Measurement;
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
-pub const NAMES: [&str; 9] =
-    ["gradient-noise", "hessian", "slices", "variance-flatness", "duality", "weight-stats", "local-elasticity", "few-shot", "robustness"];
+/// One instrument: what `[[probes]] name` selects, how its probe is built from its entry, and
+/// how its run figure is drawn from its log (`None`: no figure; the scalars are in its CSV).
+pub struct Instrument {
+    pub name: &'static str,
+    /// One line for the CLI's help.
+    pub about: &'static str,
+    pub build: fn(ProbeSpec) -> anyhow::Result<Box<dyn Probe>>,
+    pub figure: Option<fn(&[Measurement]) -> anyhow::Result<Figure>>,
+}
+
+/// The instruments' names, in [`INSTRUMENTS`]' order.
+pub fn names() -> Vec<&'static str> {
+    INSTRUMENTS.iter().map(|i| i.name).collect()
+}
+
+/// The instrument called `name`, or an error listing them.
+pub fn instrument(name: &str) -> anyhow::Result<&'static Instrument> {
+    INSTRUMENTS.iter().find(|i| i.name == name).with_context(|| format!("config: unknown probe `{name}`; the probes are {}", names().join(", ")))
+}
 
 /// The probes of a run config, checked (unknown names or settings are errors naming the entry).
 pub fn build(specs: &[ProbeSpec]) -> anyhow::Result<Vec<Box<dyn Probe>>> {
@@ -40,25 +52,12 @@ pub fn build(specs: &[ProbeSpec]) -> anyhow::Result<Vec<Box<dyn Probe>>> {
 }
 
 /// A probe's settings from its `[[probes]]` entry.
-fn settings<T: DeserializeOwned>(spec: &ProbeSpec) -> anyhow::Result<T> {
+pub(crate) fn settings<T: DeserializeOwned>(spec: &ProbeSpec) -> anyhow::Result<T> {
     toml::Value::Table(spec.settings.clone()).try_into().with_context(|| format!("config: probe `{}` has bad settings", spec.name))
 }
 
 fn build_one(spec: &ProbeSpec) -> anyhow::Result<Box<dyn Probe>> {
-    let spec = spec.clone();
-    let probe: Box<dyn Probe> = match spec.name.as_str() {
-        "gradient-noise" => Box::new(gradient_noise::GradientNoise::new(spec)?),
-        "hessian" => Box::new(hessian::HessianProbe::new(spec)?),
-        "slices" => Box::new(slices::SlicesProbe::new(spec)?),
-        "variance-flatness" => Box::new(variance_flatness::VarianceFlatnessProbe::new(spec)?),
-        "duality" => Box::new(duality::DualityProbe::new(spec)?),
-        "weight-stats" => Box::new(weight_stats::WeightStatsProbe::new(spec)?),
-        "local-elasticity" => Box::new(local_elasticity::ElasticityProbe::new(spec)?),
-        "few-shot" => Box::new(few_shot::FewShotProbe::new(spec)?),
-        "robustness" => Box::new(robustness::RobustnessProbe::new(spec)?),
-        other => bail!("config: unknown probe `{other}`; the probes are {}", NAMES.join(", ")),
-    };
-    Ok(probe)
+    (instrument(&spec.name)?.build)(spec.clone())
 }
 
 /// Run probe `name` once on `model` (settings from `spec`), outside of training.
@@ -68,12 +67,12 @@ pub fn offline(spec: &ProbeSpec, ctx: &ProbeContext) -> anyhow::Result<ProbeOutp
     probe.measure(ctx)
 }
 
-fn record<T: serde::Serialize>(value: &T) -> serde_json::Value {
+pub(crate) fn record<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).expect("probe results serialize")
 }
 
 /// `layer` must index a weight matrix of a network with `widths` (`[input, hidden.., classes]`).
-fn check_layer(probe: &str, layer: usize, widths: &[usize], what: &str) -> anyhow::Result<()> {
+pub(crate) fn check_layer(probe: &str, layer: usize, widths: &[usize], what: &str) -> anyhow::Result<()> {
     let layers = widths.len() - 1;
     if layer >= layers {
         bail!("config: probe `{probe}`: `layer` = {layer}, but the network has {layers} layers (0..{}){what}", layers - 1);
@@ -82,7 +81,7 @@ fn check_layer(probe: &str, layer: usize, widths: &[usize], what: &str) -> anyho
 }
 
 /// Every class in `classes` must be one of the network's (`widths`: `[input, hidden.., classes]`).
-fn check_classes(probe: &str, classes: &[i64], widths: &[usize]) -> anyhow::Result<()> {
+pub(crate) fn check_classes(probe: &str, classes: &[i64], widths: &[usize]) -> anyhow::Result<()> {
     let n = *widths.last().expect("a network has an output layer") as i64;
     if let Some(c) = classes.iter().find(|&&c| c < 0 || c >= n) {
         bail!("config: probe `{probe}`: class {c} does not exist (the network has {n} classes)");
@@ -92,7 +91,7 @@ fn check_classes(probe: &str, classes: &[i64], widths: &[usize]) -> anyhow::Resu
 
 /// A seeded, class-balanced sample of `n` rows of a split (all rows when `n` is 0 or larger
 /// than the split), so that a class-sorted file cannot hand an instrument a few classes only.
-fn balanced_rows(split: &tailgrad_data::DeviceSplit, n: usize, seed: u64) -> Vec<i64> {
+pub(crate) fn balanced_rows(split: &tailgrad_data::DeviceSplit, n: usize, seed: u64) -> Vec<i64> {
     let labels: Vec<u8> = tailgrad_model::loss::read_i64s(split.y.clone()).iter().map(|&l| l as u8).collect();
     let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1);
     let n = if n == 0 { labels.len() } else { n };

@@ -5,8 +5,8 @@
 //! same trajectory, and the analysis can be re-run offline (`tailgrad probe RUN --probe
 //! variance-flatness`). The defaults are the authors' protocol (YuFengDuke/PCA-SGD).
 
-use super::{check_layer, record, settings};
-use crate::noise;
+use crate::registry::{Instrument, check_layer, record, settings};
+use crate::gradient_noise as noise;
 use crate::objective::NetLoss;
 use crate::params::Params;
 use crate::variance_flatness::{self, Protocol, Trajectory};
@@ -50,6 +50,14 @@ impl Default for Settings {
         }
     }
 }
+
+/// `variance-flatness`: Feng & Tu's variance-flatness relation of SGD's weight trajectory (psi, gamma).
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "variance-flatness",
+    about: "Feng & Tu's variance-flatness relation of SGD's weight trajectory (psi, gamma)",
+    build: |spec| Ok(Box::new(VarianceFlatnessProbe::new(spec)?)),
+    figure: Some(super::figure::figure),
+};
 
 pub(super) struct VarianceFlatnessProbe {
     spec: ProbeSpec,
@@ -121,7 +129,7 @@ impl Probe for VarianceFlatnessProbe {
             bail!("variance-flatness: only {} snapshots recorded; raise `window_steps`", traj.len());
         }
         let params = Params::Layer(s.layer);
-        let rows = (s.samples > 0).then(|| super::balanced_rows(ctx.train, s.samples, ctx.seed));
+        let rows = (s.samples > 0).then(|| crate::registry::balanced_rows(ctx.train, s.samples, ctx.seed));
         let mut obj = NetLoss::new(ctx.model.clone(), ctx.train, rows.as_deref(), params, 10_000);
         let w0 = obj.point();
         let protocol = Protocol { directions: s.directions, stride: s.stride, factor: s.factor, max_theta: s.max_theta, capped_width: s.capped_width };

@@ -1,7 +1,6 @@
-//! `gradient-noise`: SGD noise statistics at the current weights ([`crate::noise`]).
+//! `gradient-noise`: SGD noise statistics at the current weights ([`crate::gradient_noise`]).
 
-use super::{check_layer, record, settings};
-use crate::noise;
+use crate::registry::{Instrument, check_layer, record, settings};
 use crate::params::Params;
 use anyhow::bail;
 use serde::Deserialize;
@@ -27,6 +26,14 @@ impl Default for Settings {
         Self { batches: 20, batch_size: 0, group_batch_size: 0, per_sample: 512, layer: None }
     }
 }
+
+/// `gradient-noise`: SGD noise at the current weights: B_simple, SNR, alignment, per-direction temperature.
+pub const INSTRUMENT: Instrument = Instrument {
+    name: "gradient-noise",
+    about: "SGD noise at the current weights: B_simple, SNR, alignment, per-direction temperature",
+    build: |spec| Ok(Box::new(GradientNoise::new(spec)?)),
+    figure: Some(super::figure::figure),
+};
 
 pub(super) struct GradientNoise {
     spec: ProbeSpec,
@@ -61,9 +68,9 @@ impl Probe for GradientNoise {
         if 2 * batch_size > ctx.train.len {
             bail!("probe `gradient-noise`: batches of {batch_size} leave fewer than 2 in the {} training samples", ctx.train.len);
         }
-        let r = noise::measure(
+        let r = super::measure(
             ctx.model,
-            &noise::NoiseInput {
+            &super::NoiseInput {
                 data: ctx.train,
                 flipped: ctx.flipped,
                 batch_size,

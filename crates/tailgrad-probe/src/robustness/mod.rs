@@ -14,6 +14,10 @@
 //! margin `N(m, sigma^2 ||d||_2^2)`, so a point is classified correctly with probability
 //! `Phi(m / (sigma ||d||_2))`.
 
+mod probe;
+
+pub use probe::INSTRUMENT;
+
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
