@@ -402,6 +402,54 @@ fn criticality_maps_random_nets_and_compares_with_mean_field() {
     assert!(edge("2").ends_with("| 1.09 | 1.00 |") && edge("1").ends_with("| 0.54 | 1.17 |"), "{stdout}");
 }
 
+#[test]
+fn criticality_width_sweep_writes_its_tables_and_rejects_bad_settings() {
+    let tmp = tailgrad_testkit::TempDir::new();
+    let small = [
+        "width_sweep.widths=[16, 32, 64]",
+        "width_sweep.depth=12",
+        "width_sweep.burn_in=5",
+        "width_sweep.draws=3",
+        "width_sweep.correlation_draws=4",
+        "width_sweep.xi_sigma_w=[2.0]",
+        "width_sweep.edge_alpha=[2.0]",
+        "width_sweep.edge_sigma_w=[0.5, 1.5]",
+        "theory_samples=500",
+    ];
+    let mut cmd = tailgrad();
+    cmd.args(["criticality", "experiments/criticality_width.toml", "--runs-dir"]).arg(tmp.path());
+    for s in small {
+        cmd.args(["--set", s]);
+    }
+    let out = ok(cmd.output().unwrap());
+    let dir = tmp.path().join("criticality_width");
+    for f in ["width.png", "width.svg", "width.json", "width.csv", "width.md"] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    // No map was asked for (alpha is empty): no map files.
+    assert!(!dir.join("criticality.csv").exists());
+    let csv = rows(&dir.join("width.csv"));
+    assert_eq!(csv.iter().filter(|r| &r[0] == "lyapunov_linear").count(), 3);
+    assert_eq!(csv.iter().filter(|r| &r[0] == "lyapunov" && &r[1] == "2" && &r[2] == "2").count(), 3);
+    assert_eq!(csv.iter().filter(|r| &r[0] == "lyapunov" && &r[2] == "0.5").count(), 3);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The linear calibration's exact column: (1/2)[ln(2/16) + digamma(8)] = -0.0319.
+    assert!(stdout.contains("| 16 |") && stdout.contains("| -0.0319 |"), "{stdout}");
+    // The Gaussian exponent crosses 0 between sigma_w 0.5 (about -0.7) and 1.5 (about +0.06).
+    let edge = stdout.lines().find(|l| l.starts_with("| 2 | ")).unwrap_or_default();
+    assert!(!edge.contains("not on the grid") || edge.matches("not on the grid").count() < 3, "{stdout}");
+
+    // Bad settings name the field; an empty config has nothing to compute.
+    let bad = tailgrad().args(["criticality", "experiments/criticality_width.toml", "--set", "width_sweep.xi_sigma_w=[0.8]", "--runs-dir"]).arg(tmp.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(err.contains("criticality_width.toml: width_sweep.xi_sigma_w") && err.contains("sigma_w > 1"), "{err}");
+    let config = tmp.path().join("empty.toml");
+    std::fs::write(&config, "name = \"empty\"\n").unwrap();
+    let none = tailgrad().arg("criticality").arg(&config).output().unwrap();
+    assert!(String::from_utf8_lossy(&none.stderr).contains("nothing to compute"), "{}", String::from_utf8_lossy(&none.stderr));
+}
+
 /// `benches/compare_pytorch.sh --quick`, the CI-size run of the PyTorch comparison: 10 SGD steps
 /// of every case on both sides, and every ratio (training, evaluation) a positive number. Needs
 /// `TAILGRAD_TORCH_VENV`, a venv with torch (set by `.ci/run`).

@@ -4,7 +4,9 @@
 //! random-matrix edge, where the layer Jacobian's effective spectral radius `r_0.99` crosses 1
 //! (`tailgrad_probe::criticality::jacobian_spectrum`; solid white line on the maps); and the
 //! decoupled closure `chi_alpha = 1` of the heavy-tailed length map (dashed red line). Computed
-//! first ([`compute`]), then written ([`write`]).
+//! first ([`compute`]), then written ([`write`]). An optional `[width_sweep]` table adds how the
+//! exponent, the correlation length and the edge move with the width ([`crate::criticality_width`]);
+//! an empty `alpha` list skips the map.
 
 use crate::CriticalityArgs;
 use anyhow::{Context, bail};
@@ -14,8 +16,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use tailgrad_backend::{BackendChoice, select};
 use tailgrad_init::{Fan, InitSpec};
+use crate::criticality_width::{WidthSweep, WidthSweepSpec};
+use tailgrad_probe::criticality::finite_width::zero_crossing;
 use tailgrad_probe::criticality::{
-    Ensemble, MeanField, Representation, SpectrumSummary, StableGrid, critical_sigma_w, ensemble, jacobian_spectrum, lyapunov,
+    Activation, Ensemble, MeanField, Representation, SpectrumSummary, StableGrid, critical_sigma_w, ensemble, jacobian_spectrum, lyapunov,
     mean_field_stable_tanh, mean_field_tanh, propagated_circle_cv, representation,
 };
 use tailgrad_report::{HeatLine, HeatPanel, heat_maps};
@@ -24,13 +28,22 @@ use tailgrad_report::{HeatLine, HeatPanel, heat_maps};
 #[serde(deny_unknown_fields)]
 struct CriticalitySpec {
     name: String,
+    /// The map's rows (empty: no map, e.g. a width sweep alone).
+    #[serde(default)]
     alpha: Vec<f64>,
+    #[serde(default)]
     sigma_w: Vec<f64>,
+    #[serde(default = "n_784")]
     width: usize,
+    #[serde(default = "layers_41")]
     depth: usize,
+    #[serde(default = "angles_500")]
     angles: usize,
+    #[serde(default = "layers_50")]
     lyapunov_depth: usize,
+    #[serde(default = "layers_10")]
     burn_in: usize,
+    #[serde(default)]
     seed: u64,
     /// Independent weight draws per cell for the CV and the Lyapunov exponent.
     #[serde(default = "five")]
@@ -50,6 +63,25 @@ struct CriticalitySpec {
     /// Monte Carlo draws of (h, S) for the authors' Jacobian-spectrum theory (they use 10,000).
     #[serde(default = "ten_thousand")]
     theory_samples: usize,
+    /// How the exponent, the correlation length and the edge move with the width.
+    #[serde(default)]
+    width_sweep: Option<WidthSweepSpec>,
+}
+
+fn n_784() -> usize {
+    784
+}
+fn layers_41() -> usize {
+    41
+}
+fn angles_500() -> usize {
+    500
+}
+fn layers_50() -> usize {
+    50
+}
+fn layers_10() -> usize {
+    10
 }
 
 fn ten_thousand() -> usize {
@@ -117,6 +149,15 @@ fn load(args: &CriticalityArgs) -> anyhow::Result<(CriticalitySpec, String)> {
     if let Err(problem) = tailgrad_rundir::io::check_folder_name(&spec.name) {
         bail!("{origin}: `name` {problem}");
     }
+    if spec.alpha.is_empty() != spec.sigma_w.is_empty() {
+        bail!("{origin}: `alpha` and `sigma_w` span the map: give both, or neither (no map)");
+    }
+    if spec.alpha.is_empty() && spec.width_sweep.is_none() {
+        bail!("{origin}: nothing to compute: give `alpha` and `sigma_w` (the map) or a [width_sweep] table");
+    }
+    if let Some(sweep) = &spec.width_sweep {
+        sweep.check(&origin)?;
+    }
     if spec.images > 0 && spec.width != 784 {
         bail!("{origin}: the representation statistics feed MNIST images: they need width = 784");
     }
@@ -125,7 +166,7 @@ fn load(args: &CriticalityArgs) -> anyhow::Result<(CriticalitySpec, String)> {
 
 pub fn criticality(args: CriticalityArgs) -> anyhow::Result<ExitCode> {
     let (spec, origin) = load(&args)?;
-    let images = if spec.images == 0 {
+    let images = if spec.images == 0 || spec.alpha.is_empty() {
         None
     } else {
         let mut data = tailgrad_data::DataSpec::new(tailgrad_data::Dataset::Mnist);
@@ -135,11 +176,20 @@ pub fn criticality(args: CriticalityArgs) -> anyhow::Result<ExitCode> {
         let x = split.test.normalized(split.dataset, data.normalize);
         Some(x[..spec.images.min(split.test.len()) * 784].to_vec())
     };
-    let result = compute(spec, images.as_deref(), &origin)?;
-    let out = args.runs_dir.join(&result.spec.name);
-    let md = write(&result, &out, images.is_some())?;
-    println!("{md}");
-    eprintln!("wrote {}/{{criticality.png|svg, criticality.csv, criticality.json, mean_field.md}}", out.display());
+    let out = args.runs_dir.join(&spec.name);
+    let sweep = spec.width_sweep.clone();
+    if !spec.alpha.is_empty() {
+        let result = compute(spec.clone(), images.as_deref(), &origin)?;
+        let md = write(&result, &out, images.is_some())?;
+        println!("{md}");
+        eprintln!("wrote {}/{{criticality.png|svg, criticality.csv, criticality.json, mean_field.md}}", out.display());
+    }
+    if let Some(sweep) = sweep {
+        let result: WidthSweep = crate::criticality_width::compute(&sweep, spec.seed, spec.theory_samples, &origin)?;
+        let md = crate::criticality_width::write(&result, &spec.name, &out)?;
+        println!("{md}");
+        eprintln!("wrote {}/{{width.png|svg, width.csv, width.json, width.md}}", out.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -152,7 +202,7 @@ fn compute(spec: CriticalitySpec, images: Option<&[f32]>, origin: &str) -> anyho
         for &sigma in &spec.sigma_w {
             let init = InitSpec::stable(alpha, sigma).with_context(|| format!("{origin}: alpha = {alpha}, sigma_w = {sigma}"))?.with_fan(Fan::In);
             let cv = ensemble(spec.draws, spec.seed, |seed| propagated_circle_cv(&init, spec.width, spec.depth, spec.angles, seed, &device));
-            let lyap = ensemble(spec.draws, spec.seed, |seed| lyapunov(&init, spec.width, spec.lyapunov_depth, spec.burn_in, 1, seed));
+            let lyap = ensemble(spec.draws, spec.seed, |seed| lyapunov(&init, Activation::Tanh, spec.width, spec.lyapunov_depth, spec.burn_in, 1, seed));
             let theory = mean_field_stable_tanh(&grid, sigma);
             let spectrum = jacobian_spectrum::summary(alpha, sigma, theory.q_star, spec.theory_samples, spec.seed);
             let rep = images.map(|x| {
@@ -172,11 +222,8 @@ fn compute(spec: CriticalitySpec, images: Option<&[f32]>, origin: &str) -> anyho
             );
             cells.push(Cell { alpha, sigma_w: sigma, cv, lyapunov: lyap, lyapunov_mean_field: theory.lyapunov, q_star: theory.q_star, spectrum, representation: rep });
         }
-        let row: Vec<&Cell> = cells.iter().filter(|c| c.alpha == alpha).collect();
-        let measured_sigma_w = row.windows(2).find(|p| p[0].lyapunov.mean[0] < 0.0 && p[1].lyapunov.mean[0] >= 0.0).map(|p| {
-            let (a, b) = (p[0].lyapunov.mean[0], p[1].lyapunov.mean[0]);
-            p[0].sigma_w + (p[1].sigma_w - p[0].sigma_w) * (-a) / (b - a)
-        });
+        let row: Vec<f64> = cells.iter().filter(|c| c.alpha == alpha).map(|c| c.lyapunov.mean[0]).collect();
+        let measured_sigma_w = zero_crossing(&spec.sigma_w, &row);
         edges.push(Edge {
             alpha,
             measured_sigma_w,

@@ -2,6 +2,7 @@
 
 mod allocator;
 mod criticality_cmd;
+mod criticality_width;
 mod data_cmd;
 mod emit;
 mod export_cmd;

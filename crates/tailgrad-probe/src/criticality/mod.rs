@@ -9,9 +9,12 @@
 //!   Jacobian's eigenvalue moduli, its effective spectral radius and the edge where it crosses 1.
 //! * [`propagation`]: measured Lyapunov exponents and the propagated-circle CV, one weight draw
 //!   or an ensemble of draws with its spread.
+//! * [`finite_width`]: how the exponent, the correlation length and the edge move with the width
+//!   N (Grosvenor & Jefferson's T/N corrections), calibrated on linear nets' exact law.
 //! * [`representation`]: ED and D_q of hidden representations and of layer-Jacobian eigenvectors.
 
 pub mod crossing;
+pub mod finite_width;
 pub mod jacobian_spectrum;
 pub mod mean_field;
 pub mod propagation;
@@ -19,5 +22,5 @@ pub mod representation;
 
 pub use jacobian_spectrum::{JacobianSpectrum, SpectrumSummary};
 pub use mean_field::{MeanField, Phase, StableGrid, StableMeanField, critical_sigma_w, mean_field_stable_tanh, mean_field_tanh};
-pub use propagation::{Ensemble, ensemble, lyapunov, propagated_circle_cv};
+pub use propagation::{Activation, Ensemble, ensemble, lyapunov, propagated_circle_cv};
 pub use representation::{Representation, effective_dimension, participation_dimension, representation};

@@ -28,18 +28,43 @@ pub(crate) fn vec_mat(x: &[f64], w: &[f32], m: usize) -> Vec<f64> {
     y
 }
 
-/// The `k` largest Lyapunov exponents (per layer, of lengths) of a random tanh net of width
-/// `width`: `depth` layers after `burn_in` layers that bring the signal to its stationary length.
-/// The input has unit variance per unit.
-pub fn lyapunov(init: &InitSpec, width: usize, depth: usize, burn_in: usize, k: usize, seed: u64) -> Vec<f64> {
+/// The nonlinearity `phi` of `h^l = W^l phi(h^(l-1))`: tanh (the authors'), or none (a linear
+/// net, whose finite-width statistics are known exactly: [`super::finite_width`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    Tanh,
+    Linear,
+}
+
+impl Activation {
+    pub fn value(self, x: f64) -> f64 {
+        match self {
+            Self::Tanh => x.tanh(),
+            Self::Linear => x,
+        }
+    }
+
+    /// `phi'(x)`.
+    pub fn slope(self, x: f64) -> f64 {
+        match self {
+            Self::Tanh => 1.0 - x.tanh().powi(2),
+            Self::Linear => 1.0,
+        }
+    }
+}
+
+/// The `k` largest Lyapunov exponents (per layer, of lengths) of a random net of width `width`
+/// with nonlinearity `phi`: `depth` layers after `burn_in` layers that bring the signal to its
+/// stationary length. The input has unit variance per unit.
+pub fn lyapunov(init: &InitSpec, phi: Activation, width: usize, depth: usize, burn_in: usize, k: usize, seed: u64) -> Vec<f64> {
     let mut rng = tailgrad_init::rng(seed);
     let mut h: Vec<f64> = (0..width).map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng)).collect();
     let mut vs: Vec<Vec<f64>> = (0..k).map(|i| (0..width).map(|j| if i == j { 1.0 } else { 0.0 }).collect()).collect();
     let mut sums = vec![0.0; k];
     for l in 0..burn_in + depth {
         let w = init.sample(width, width, &mut rng);
-        let slope: Vec<f64> = h.iter().map(|x| 1.0 - x.tanh().powi(2)).collect();
-        let act: Vec<f64> = h.iter().map(|x| x.tanh()).collect();
+        let slope: Vec<f64> = h.iter().map(|&x| phi.slope(x)).collect();
+        let act: Vec<f64> = h.iter().map(|&x| phi.value(x)).collect();
         h = vec_mat(&act, &w, width);
         let mut next: Vec<Vec<f64>> = Vec::with_capacity(k);
         for v in &vs {
@@ -99,10 +124,23 @@ pub struct Ensemble {
     pub std: Vec<f64>,
 }
 
-/// `measure(seed)` for `draws` seeds derived from `seed`.
-pub fn ensemble(draws: usize, seed: u64, measure: impl Fn(u64) -> Vec<f64>) -> Ensemble {
-    let runs: Vec<Vec<f64>> = (0..draws.max(1) as u64).map(|d| measure(seed.wrapping_mul(1_000_003).wrapping_add(d))).collect();
+/// `measure(seed)` for `draws` seeds derived from `seed`, the draws shared among the machine's
+/// cores (each draw owns its seed, so the result does not depend on the number of threads).
+pub fn ensemble(draws: usize, seed: u64, measure: impl Fn(u64) -> Vec<f64> + Sync) -> Ensemble {
+    let seeds: Vec<u64> = (0..draws.max(1) as u64).map(|d| seed.wrapping_mul(1_000_003).wrapping_add(d)).collect();
+    let runs = parallel_map(&seeds, &|s: &u64| measure(*s));
     let n = runs[0].len();
     let (mean, std) = (0..n).map(|i| crate::linalg::mean_std(&runs.iter().map(|r| r[i]).collect::<Vec<_>>())).unzip();
     Ensemble { draws: runs.len(), mean, std }
+}
+
+/// `f` over `items` in order, on up to `available_parallelism` scoped threads (one contiguous chunk
+/// each).
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: &(impl Fn(&T) -> R + Sync)) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("an ensemble thread panicked")).collect()
+    })
 }

@@ -1,13 +1,18 @@
 //! Least-squares line fits with the slope's confidence interval (Student t).
 
-/// Least-squares line `y = intercept + slope x`, with the slope's standard error and the
-/// half-width of its 95% confidence interval (Student t with n - 2 degrees of freedom).
+/// Least-squares line `y = intercept + slope x`, with the standard errors of slope and intercept
+/// and the half-width of the slope's 95% confidence interval (Student t with n - 2 degrees of
+/// freedom): `se(slope)^2 = s^2 / Sxx`, `se(intercept)^2 = s^2 (1/n + mean(x)^2 / Sxx)`,
+/// `s^2 = SSE / (n - 2)`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct LineFit {
     pub slope: f64,
     pub intercept: f64,
     pub slope_stderr: f64,
     pub slope_ci95: f64,
+    /// Absent from records written before it existed (read back as NaN).
+    #[serde(default = "nan")]
+    pub intercept_stderr: f64,
     pub r2: f64,
     pub n: usize,
 }
@@ -24,7 +29,12 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> LineFit {
     let sse: f64 = x.iter().zip(y).map(|(a, b)| (b - intercept - slope * a).powi(2)).sum();
     let dof = (n - 2) as f64;
     let slope_stderr = (sse / dof / sxx).sqrt();
-    LineFit { slope, intercept, slope_stderr, slope_ci95: t975(dof) * slope_stderr, r2: 1.0 - sse / syy, n }
+    let intercept_stderr = (sse / dof * (1.0 / n as f64 + mx * mx / sxx)).sqrt();
+    LineFit { slope, intercept, slope_stderr, slope_ci95: t975(dof) * slope_stderr, intercept_stderr, r2: 1.0 - sse / syy, n }
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// The 97.5% quantile of Student's t with `nu` degrees of freedom, by the Cornish-Fisher

@@ -1,6 +1,6 @@
 use super::*;
 use crate::criticality::mean_field::{correlation_map, gauss_expect};
-use crate::criticality::{Phase, StableGrid, critical_sigma_w, ensemble, lyapunov, mean_field_stable_tanh, mean_field_tanh, propagated_circle_cv};
+use crate::criticality::{Activation, Phase, StableGrid, critical_sigma_w, ensemble, lyapunov, mean_field_stable_tanh, mean_field_tanh, propagated_circle_cv};
 
 fn fan_in(alpha: f64, sigma: f64) -> tailgrad_init::InitSpec {
     tailgrad_init::InitSpec::stable(alpha, sigma).unwrap().with_fan(tailgrad_init::Fan::In)
@@ -31,7 +31,7 @@ fn gaussian_mean_field_phases_correlation_length_and_measured_lyapunov_exponents
     // The measured Lyapunov exponent follows (1/2) ln chi in the ordered and the chaotic phase.
     for sigma in [0.8, 2.0] {
         let mf = mean_field_tanh(sigma);
-        let measured = lyapunov(&fan_in(2.0, sigma), 800, 40, 20, 1, 7)[0];
+        let measured = lyapunov(&fan_in(2.0, sigma), Activation::Tanh, 800, 40, 20, 1, 7)[0];
         assert!((measured - mf.lyapunov).abs() < 0.05, "sigma_w = {sigma}: measured {measured} vs mean field {}", mf.lyapunov);
     }
 }

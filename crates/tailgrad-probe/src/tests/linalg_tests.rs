@@ -49,6 +49,15 @@ fn line_fit_recovers_a_planted_slope_within_its_interval() {
 }
 
 #[test]
+fn line_fit_standard_errors_by_hand() {
+    // x = 0..3, y = (1, 3, 2, 5): slope 1.1, intercept 1.1, SSE 2.7, s^2 = 1.35, Sxx = 5:
+    // se(slope)^2 = 1.35 / 5, se(intercept)^2 = 1.35 (1/4 + 1.5^2 / 5) = 0.945.
+    let fit = linalg::fit_line(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 5.0]);
+    assert!((fit.slope - 1.1).abs() < 1e-12 && (fit.intercept - 1.1).abs() < 1e-12);
+    assert!((fit.slope_stderr - 0.27f64.sqrt()).abs() < 1e-12 && (fit.intercept_stderr - 0.945f64.sqrt()).abs() < 1e-12, "{fit:?}");
+}
+
+#[test]
 fn general_eigen_decomposition_of_non_symmetric_matrices() {
     use crate::linalg::eigen_general;
     use num_complex::Complex64 as C;
