@@ -30,11 +30,13 @@ pub mod gradient_noise;
 pub mod hessian;
 pub mod linalg;
 pub mod local_elasticity;
+pub mod noise_curvature;
 pub mod objective;
 pub mod params;
 pub mod probe_log;
 pub mod registry;
 pub mod robustness;
+pub mod sgd_regularization;
 pub mod slices;
 pub mod variance_flatness;
 pub mod weight_stats;
@@ -52,6 +54,7 @@ pub const INSTRUMENTS: &[Instrument] = &[
     local_elasticity::INSTRUMENT,
     few_shot::INSTRUMENT,
     robustness::INSTRUMENT,
+    noise_curvature::INSTRUMENT,
 ];
 
 #[cfg(test)]

@@ -3,14 +3,17 @@
 
 mod criticality_tests;
 mod duality_tests;
+mod finite_width_tests;
 mod few_shot_tests;
 mod gradient_noise_tests;
 mod hessian_tests;
 mod jacobian_spectrum_tests;
 mod linalg_tests;
 mod local_elasticity_tests;
+mod noise_curvature_tests;
 mod registry_tests;
 mod robustness_tests;
+mod sgd_regularization_tests;
 mod variance_flatness_tests;
 mod weight_stats_tests;
 
