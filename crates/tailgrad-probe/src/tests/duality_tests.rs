@@ -98,6 +98,26 @@ fn the_shares_sum_to_the_matched_gap_and_the_hessian_estimate_is_exact_on_a_quad
 }
 
 #[test]
+fn shares_by_hand() {
+    // Three pairs in 2-D along e1, e2: dw = (1, 0), (1, 1), (2, -1), dl = 1, 4, 5, so
+    // gamma_k = dl_k / |dw_k|^2 * theta_k with dl_k / |dw_k|^2 = 1, 2, 1.
+    // e1: theta = (1, 1, 2), gamma = (1, 2, 2): share = <gamma theta> = 7/3.
+    // e2: theta = (0, 1, -1), gamma = (0, 2, -1): share = 1; mu_g mu_w + sigma_g sigma_w (the
+    // correlation dropped) would give 1.018. Second order with lambda = (2, 1): 2 + 1/3.
+    let dws = vec![vec![1.0, 0.0], vec![1.0, 1.0], vec![2.0, -1.0]];
+    let dls = [1.0, 4.0, 5.0];
+    let basis = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+    let (dirs, total, remainder, second) = shares(&dws, &dls, &[2.0, 1.0], &basis);
+    assert!((dirs[0].share - 7.0 / 3.0).abs() < 1e-12 && (dirs[1].share - 1.0).abs() < 1e-12, "{dirs:?}");
+    assert!((dirs[1].mu_w - 0.0).abs() < 1e-12 && (dirs[1].mu_g - 1.0 / 3.0).abs() < 1e-12);
+    assert!((total - 10.0 / 3.0).abs() < 1e-12 && remainder.abs() < 1e-12);
+    assert!((second - 7.0 / 3.0).abs() < 1e-12, "{second}");
+    // Only e1: the remainder is e2's share.
+    let (_, total1, remainder1, _) = shares(&dws, &dls, &[2.0], &basis[..1]);
+    assert!((total1 - 7.0 / 3.0).abs() < 1e-12 && (remainder1 - 1.0).abs() < 1e-12);
+}
+
+#[test]
 fn the_decomposition_of_a_real_net_adds_up_with_lanczos_and_with_the_dense_hessian() {
     let (train, test) = mnist(10);
     let model = net(&[8, 8], 6, 1.0);
