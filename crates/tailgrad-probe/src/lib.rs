@@ -55,6 +55,7 @@ pub const INSTRUMENTS: &[Instrument] = &[
     few_shot::INSTRUMENT,
     robustness::INSTRUMENT,
     noise_curvature::INSTRUMENT,
+    sgd_regularization::INSTRUMENT,
 ];
 
 #[cfg(test)]

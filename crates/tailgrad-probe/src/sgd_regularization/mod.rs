@@ -21,6 +21,14 @@
 //! `lambda_max = m2 (u^2 + v^2)` (the valley's stiff direction; [`stability_bound`]).
 //! The paper's own effective-loss formula is not in the stored copies tailgrad could read (only
 //! the abstract), so these exact laws are what the tests check.
+//!
+//! On a real net the same experiment is [`drift::continue_from`], run by the `sgd-drift` probe.
+
+pub mod drift;
+mod figure;
+mod probe;
+
+pub use probe::INSTRUMENT;
 
 use rand::Rng;
 use serde::Serialize;

@@ -2,6 +2,7 @@
 //! imbalance at a minimum, SGD's mean shrink, and the stability bound.
 
 use super::rng;
+use crate::objective::Objective;
 use crate::sgd_regularization::{Toy, stability_bound, trajectory};
 use rand::RngExt;
 use rand_distr::StandardNormal;
@@ -92,4 +93,75 @@ fn gd_is_stable_below_two_over_lambda_max_and_not_above() {
     let between = run(lr);
     assert!(between[1].loss < 1.0001 * below[1].loss && between[1].hessian_trace < 2.0 / lr, "{between:?}");
     assert!(between[1].imbalance < 0.8 * between[0].imbalance && between[1].hessian_trace > flattest_trace(&t), "{between:?}");
+}
+
+/// The toy as an [`Objective`] (the drift engine's interface), with its exact Hessian
+/// `[[m2 v^2, s + m2 u v], [s + m2 u v, m2 u^2]]` (s over all samples).
+struct ToyLoss(Toy);
+
+impl ToyLoss {
+    fn hessian(&self, w: &[f64]) -> [f64; 4] {
+        let (u, v, m2) = (w[0], w[1], self.0.m2());
+        let all: Vec<usize> = (0..self.0.x.len()).collect();
+        let off = self.0.s(u, v, &all) + m2 * u * v;
+        [m2 * v * v, off, off, m2 * u * u]
+    }
+}
+
+impl Objective for ToyLoss {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn value(&mut self, w: &[f64]) -> f64 {
+        self.0.x.iter().zip(&self.0.y).map(|(x, y)| (w[0] * w[1] * x - y).powi(2)).sum::<f64>() / (2.0 * self.0.x.len() as f64)
+    }
+    fn gradient(&mut self, w: &[f64]) -> (f64, Vec<f64>) {
+        let all: Vec<usize> = (0..self.0.x.len()).collect();
+        let s = self.0.s(w[0], w[1], &all);
+        (self.value(w), vec![w[1] * s, w[0] * s])
+    }
+    fn hvp(&mut self, w: &[f64], v: &[f64]) -> Vec<f64> {
+        let h = self.hessian(w);
+        vec![h[0] * v[0] + h[1] * v[1], h[2] * v[0] + h[3] * v[1]]
+    }
+}
+
+#[test]
+fn the_drift_engine_reproduces_the_toy_and_records_its_exact_curvature() {
+    use crate::hessian::SpectrumSpec;
+    use crate::sgd_regularization::drift::{DriftSpec, Setting, continue_from};
+    let t = toy(200, 3);
+    let w = t.optimum();
+    let (u, v) = (2.0, w / 2.0);
+    let lr = 0.2 * stability_bound(&t, u, v);
+    let mut obj = ToyLoss(t.clone());
+    let toy = t.clone();
+    let mut batch_gradient = |w: &[f64], rows: &[usize]| {
+        let s = toy.s(w[0], w[1], rows);
+        vec![w[1] * s, w[0] * s]
+    };
+    let spec = DriftSpec { steps: 3000, every: 1000, spectrum: SpectrumSpec { top_k: 1, lanczos_steps: 2, hutchinson_probes: 400, slq_probes: 0 } };
+    let sgd = continue_from(&mut obj, &mut batch_gradient, &[u, v], 200, Setting { lr, batch_size: 50 }, &spec, &mut rng(6), &mut rng(9));
+    // The same batches as the toy's own trajectory: the same weights, step by step.
+    let reference = trajectory(&t, (u, v), lr, 50, 3000, 1000, &mut rng(6));
+    assert_eq!(sgd.points.len(), 4);
+    assert!(!sgd.full_batch && !sgd.diverged && (sgd.noise - lr / 50.0).abs() < 1e-15);
+    for (p, r) in sgd.points.iter().zip(&reference) {
+        assert!((p.loss - r.loss).abs() < 1e-9 * r.loss, "{p:?} vs {r:?}");
+        // tr H = m2 (u^2 + v^2) exactly; Hutchinson within 4 of its standard errors.
+        assert!((p.trace - r.hessian_trace).abs() < 4.0 * p.trace_stderr.max(1e-12), "{p:?} vs {r:?}");
+    }
+    // lambda_max of the 2x2 Hessian at the end (Lanczos in 2 steps is exact).
+    let end = sgd.points.last().unwrap();
+    assert!(end.trace < sgd.points[0].trace, "SGD drifted to a flatter minimum: {:?}", sgd.points);
+    // GD from the same minimum: nothing moves.
+    let gd = continue_from(&mut obj, &mut batch_gradient, &[u, v], 200, Setting { lr, batch_size: 200 }, &spec, &mut rng(6), &mut rng(9));
+    assert!(gd.full_batch && gd.noise == 0.0);
+    assert!(gd.points.iter().all(|p| (p.lambda_max - gd.points[0].lambda_max).abs() < 1e-9), "{:?}", gd.points);
+    let h = ToyLoss(t.clone()).hessian(&[u, v]);
+    let exact_max = 0.5 * (h[0] + h[3] + ((h[0] - h[3]).powi(2) + 4.0 * h[1] * h[1]).sqrt());
+    assert!((gd.points[0].lambda_max - exact_max).abs() < 1e-9 * exact_max, "{} vs {exact_max}", gd.points[0].lambda_max);
+    // Far above the bound: the loss runs away and the continuation says so.
+    let wild = continue_from(&mut obj, &mut batch_gradient, &[u, v + 0.01], 200, Setting { lr: 20.0 * stability_bound(&t, u, v), batch_size: 200 }, &spec, &mut rng(6), &mut rng(9));
+    assert!(wild.diverged && wild.points.len() < 4, "{:?}", wild.points);
 }
