@@ -128,5 +128,6 @@ pub fn write_probe_summaries(rows: &[ProbeRow], dir: &Path) -> anyhow::Result<St
         ])?;
     }
     csv.flush()?;
+    std::fs::write(dir.join("probes.md"), &md)?;
     Ok(md)
 }

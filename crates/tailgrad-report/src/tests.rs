@@ -213,6 +213,7 @@ fn probe_results_are_summarized_by_cell_and_paired_with_the_reference_at_equal_s
     let md = write_probe_summaries(&rows, tmp.path()).unwrap();
     assert!(md.contains("| sigma_w = 0.5 | alpha = 1 | few-shot/snr | 4 | 16.0000 [8.5000, 23.5000] |"), "{md}");
     assert!(tmp.path().join("probes.csv").is_file());
+    assert_eq!(std::fs::read_to_string(tmp.path().join("probes.md")).unwrap(), md, "probes.md holds the returned table");
 }
 
 #[test]
