@@ -29,6 +29,7 @@ pub mod figure;
 pub mod gradient_noise;
 pub mod hessian;
 pub mod linalg;
+pub mod le_dynamics;
 pub mod local_elasticity;
 pub mod noise_curvature;
 pub mod objective;
@@ -56,6 +57,7 @@ pub const INSTRUMENTS: &[Instrument] = &[
     robustness::INSTRUMENT,
     noise_curvature::INSTRUMENT,
     sgd_regularization::INSTRUMENT,
+    le_dynamics::INSTRUMENT,
 ];
 
 #[cfg(test)]

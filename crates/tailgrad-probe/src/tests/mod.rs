@@ -9,6 +9,7 @@ mod gradient_noise_tests;
 mod hessian_tests;
 mod jacobian_spectrum_tests;
 mod linalg_tests;
+mod le_dynamics_tests;
 mod local_elasticity_tests;
 mod noise_curvature_tests;
 mod registry_tests;
