@@ -49,6 +49,7 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         test: &data.test_set,
         novel: data.novel_set.as_ref(),
         flipped,
+        fine_labels: data.split.fine_labels.as_deref(),
         step: pos.step,
         epochs_done: pos.epoch,
         total_steps: pos.step,

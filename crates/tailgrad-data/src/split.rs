@@ -40,6 +40,11 @@ pub struct DataSpec {
     /// their dataset values, and the network keeps an output per dataset class).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<u8>,
+    /// Train on superclasses: the classes of group g all get label g (He & Su's shared-label
+    /// protocol, e.g. `[[5, 8], [9, 3]]`); classes in no group are left out as with `classes`, and
+    /// the training images' dataset classes are kept in [`Split::fine_labels`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merge: Vec<Vec<u8>>,
 }
 
 /// Flipped labels: `flipped[i]` is true when training label `i` was replaced.
@@ -63,6 +68,8 @@ pub struct Split {
     /// The test images of the classes left out by `classes` (None when every class is used).
     pub novel: Option<Images>,
     pub noise: LabelNoise,
+    /// The training images' dataset classes when `merge` relabelled them (None otherwise).
+    pub fine_labels: Option<Vec<u8>>,
 }
 
 impl DataSpec {
@@ -76,6 +83,7 @@ impl DataSpec {
             label_noise: 0.0,
             split_test_file: None,
             classes: Vec::new(),
+            merge: Vec::new(),
         }
     }
 
@@ -89,6 +97,24 @@ impl DataSpec {
             return Err(DataError::Config(format!("`data.split_test_file` = {f} must be in (0, 1)")));
         }
         let n = self.name.classes();
+        if !self.merge.is_empty() {
+            let members: Vec<u8> = self.merge.iter().flatten().copied().collect();
+            let mut distinct = members.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            if !self.classes.is_empty() || self.label_noise > 0.0 {
+                return Err(DataError::Config("`data.merge` cannot be combined with `data.classes` or `data.label_noise`".into()));
+            }
+            if self.merge.len() < 2 || self.merge.iter().any(|g| g.is_empty()) || distinct.len() != members.len() || members.iter().any(|&c| c as usize >= n) {
+                return Err(DataError::Config(format!(
+                    "`data.merge` = {:?} must be at least 2 non-empty groups of distinct classes of {} (0..{})",
+                    self.merge,
+                    self.name,
+                    n - 1
+                )));
+            }
+            return Ok(());
+        }
         if !self.classes.is_empty() && self.label_noise > 0.0 {
             return Err(DataError::Config("`data.classes` and `data.label_noise` cannot be combined (noise would draw labels of the left-out classes)".into()));
         }
@@ -153,10 +179,11 @@ impl DataSpec {
                 (all.select(&tr), tr, all.select(&te))
             }
         };
-        let (test, novel) = if self.classes.is_empty() {
+        let used: Vec<u8> = if self.merge.is_empty() { self.classes.clone() } else { self.merge.iter().flatten().copied().collect() };
+        let (test, novel) = if used.is_empty() {
             (test, None)
         } else {
-            let of = |images: &Images, inside: bool| -> Vec<usize> { (0..images.len()).filter(|&i| self.classes.contains(&images.labels[i]) == inside).collect() };
+            let of = |images: &Images, inside: bool| -> Vec<usize> { (0..images.len()).filter(|&i| used.contains(&images.labels[i]) == inside).collect() };
             let keep = of(&train, true);
             train = train.select(&keep);
             train_index = keep.iter().map(|&i| train_index[i]).collect();
@@ -190,7 +217,16 @@ impl DataSpec {
             None
         };
         let noise = inject_label_noise(&mut train, self.label_noise, &mut rng);
-        Ok(Split { dataset: self.name, train, train_index, validation, test, novel, noise })
+        let (mut validation, mut test) = (validation, test);
+        let fine_labels = (!self.merge.is_empty()).then(|| {
+            let fine = train.labels.clone();
+            let group = |c: u8| self.merge.iter().position(|g| g.contains(&c)).expect("only merged classes are kept") as u8;
+            for images in std::iter::once(&mut train).chain(validation.as_mut()).chain(std::iter::once(&mut test)) {
+                images.labels.iter_mut().for_each(|l| *l = group(*l));
+            }
+            fine
+        });
+        Ok(Split { dataset: self.name, train, train_index, validation, test, novel, noise, fine_labels })
     }
 }
 

@@ -299,6 +299,31 @@ fn archives_are_checked_by_md5_and_unpacked() {
 }
 
 #[test]
+fn merged_classes_train_under_one_label_and_keep_their_digits() {
+    // He & Su's superclasses: 5 and 8 -> label 0, 9 and 3 -> label 1.
+    let spec = DataSpec { dir: Some(full_data_dir()), merge: vec![vec![5, 8], vec![9, 3]], ..DataSpec::new(Dataset::Mnist) };
+    let split = spec.load(0).unwrap();
+    // MNIST's training counts of 5, 8, 9, 3 (see mnist_facts) and test counts 892 + 974 + 1009 + 1010.
+    assert_eq!(split.train.len(), 5421 + 5851 + 5949 + 6131);
+    assert_eq!(split.test.len(), 892 + 974 + 1009 + 1010);
+    let fine = split.fine_labels.as_ref().expect("the digits are kept");
+    assert_eq!(fine.len(), split.train.len());
+    for (&label, &digit) in split.train.labels.iter().zip(fine) {
+        assert_eq!(label, if digit == 5 || digit == 8 { 0 } else { 1 }, "digit {digit}");
+        assert!([5, 8, 9, 3].contains(&digit));
+    }
+    assert!(split.test.labels.iter().all(|&l| l <= 1));
+    assert_eq!(split.novel.expect("the other digits are novel").len(), 10_000 - split.test.len());
+    assert!(DataSpec { dir: Some(full_data_dir()), ..DataSpec::new(Dataset::Mnist) }.load(0).unwrap().fine_labels.is_none());
+    for merge in [vec![vec![5, 8]], vec![vec![5], vec![]], vec![vec![5, 8], vec![8, 3]], vec![vec![5], vec![10]]] {
+        let err = DataSpec { dir: Some(full_data_dir()), merge, ..DataSpec::new(Dataset::Mnist) }.load(0).unwrap_err().to_string();
+        assert!(err.contains("`data.merge`"), "{err}");
+    }
+    let err = DataSpec { dir: Some(full_data_dir()), merge: vec![vec![5], vec![8]], classes: vec![5, 8], ..DataSpec::new(Dataset::Mnist) }.load(0).unwrap_err().to_string();
+    assert!(err.contains("cannot be combined"), "{err}");
+}
+
+#[test]
 fn a_class_subset_trains_and_tests_on_its_classes_and_keeps_the_others_as_novel_concepts() {
     let spec = DataSpec { dir: Some(full_data_dir()), classes: vec![0, 1, 2, 3, 4], ..DataSpec::new(Dataset::Mnist) };
     let split = spec.load(0).unwrap();

@@ -51,6 +51,9 @@ pub struct ProbeContext<'a> {
     pub novel: Option<&'a DeviceSplit>,
     /// Which training labels label noise flipped (None without label noise).
     pub flipped: Option<&'a [bool]>,
+    /// The training images' dataset classes when `data.merge` trained them under superclass
+    /// labels (He & Su's shared-label protocol; None otherwise).
+    pub fine_labels: Option<&'a [u8]>,
     pub step: u64,
     pub epochs_done: u64,
     pub total_steps: u64,

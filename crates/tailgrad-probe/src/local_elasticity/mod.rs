@@ -57,7 +57,8 @@ pub struct Elasticity {
     /// to it: a score that uses the labels.
     pub label_score_rel: f64,
     pub label_score_ker: f64,
-    /// Row-major `samples x samples` matrices, and the samples' labels.
+    /// Row-major `samples x samples` matrices, and the classes the scores split the samples by
+    /// (their labels, or under the shared-label protocol their dataset classes).
     pub s_rel: Vec<f64>,
     pub s_ker: Vec<f64>,
     pub labels: Vec<i64>,
@@ -69,10 +70,14 @@ const MAX_ESCALATIONS: usize = 20;
 /// A change of the own logits this small relative to their size is not measured, but rounding.
 const MEASURABLE: f64 = 1e-4;
 
-/// Both matrices over the samples `x`, `y` (model on an autodiff device).
-pub fn measure(model: &Mlp, x: Tensor<2>, y: Tensor<1, Int>, eta: f64, seed: u64) -> Elasticity {
+/// Both matrices over the samples `x`, `y` (model on an autodiff device). The same/cross means and
+/// the clustering scores split the samples by `truth` (None: their labels `y`); He & Su's
+/// shared-label protocol passes the dataset classes of samples that were trained under one label.
+pub fn measure(model: &Mlp, x: Tensor<2>, y: Tensor<1, Int>, truth: Option<&[i64]>, eta: f64, seed: u64) -> Elasticity {
     let m = y.dims()[0];
-    let labels = read_i64s(y.clone());
+    let trained = read_i64s(y.clone());
+    let labels = truth.map_or_else(|| trained.clone(), <[i64]>::to_vec);
+    assert_eq!(labels.len(), m, "one class per sample");
     let eval = model.valid();
     let base_logits = eval.forward(x.clone());
     let classes = base_logits.dims()[1];
@@ -87,7 +92,7 @@ pub fn measure(model: &Mlp, x: Tensor<2>, y: Tensor<1, Int>, eta: f64, seed: u64
         let one = Tensor::<1, Int>::from_data(TensorData::new(vec![i as i64], [1]), &device);
         let (nll, _) = nll_sum_and_correct(model.forward(x.clone().select(0, one.clone())), y.clone().select(0, one));
         let grad = Params::All.grad(model, &nll.backward());
-        let g: Vec<f64> = (0..classes).map(|c| (if c as i64 == labels[i] { 1.0 } else { 0.0 }) - probs[i * classes + c] as f64).collect();
+        let g: Vec<f64> = (0..classes).map(|c| (if c as i64 == trained[i] { 1.0 } else { 0.0 }) - probs[i * classes + c] as f64).collect();
         let g2: f64 = g.iter().map(|v| v * v).sum();
         let mut step = eta;
         for _ in 0..=MAX_ESCALATIONS {

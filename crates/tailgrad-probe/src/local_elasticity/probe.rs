@@ -16,11 +16,14 @@ struct Settings {
     classes: Vec<i64>,
     /// The step of the probing update (default: the run's learning rate).
     eta: Option<f64>,
+    /// He & Su's shared-label protocol: draw only training samples of this (superclass) label and
+    /// score the similarities and the clustering by their dataset classes (needs `data.merge`).
+    within: Option<i64>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { samples: 100, classes: Vec::new(), eta: None }
+        Self { samples: 100, classes: Vec::new(), eta: None, within: None }
     }
 }
 
@@ -64,15 +67,27 @@ impl Probe for ElasticityProbe {
     fn measure(&mut self, ctx: &ProbeContext) -> anyhow::Result<ProbeOutput> {
         let s = &self.settings;
         let labels = read_i64s(ctx.train.y.clone());
-        let eligible: Vec<usize> = (0..labels.len()).filter(|&i| s.classes.is_empty() || s.classes.contains(&labels[i])).collect();
-        let eligible_labels: Vec<u8> = eligible.iter().map(|&i| labels[i] as u8).collect();
-        let classes = eligible_labels.iter().map(|&l| l as usize + 1).max().unwrap_or(1);
-        let idx: Vec<i64> = tailgrad_data::balanced_sample(&eligible_labels, classes, s.samples, ctx.seed).into_iter().map(|k| eligible[k] as i64).collect();
+        if s.within.is_some() && ctx.fine_labels.is_none() {
+            bail!("probe `local-elasticity`: `within` is He & Su's shared-label protocol: it needs a run trained with `data.merge`");
+        }
+        // The classes the samples are balanced over and scored by: the dataset classes under the
+        // shared-label protocol, else the labels.
+        let truth: Vec<i64> = match (s.within, ctx.fine_labels) {
+            (Some(_), Some(fine)) => fine.iter().map(|&c| c as i64).collect(),
+            _ => labels.clone(),
+        };
+        let eligible: Vec<usize> = (0..labels.len())
+            .filter(|&i| s.within.is_none_or(|w| labels[i] == w) && (s.classes.is_empty() || s.classes.contains(&truth[i])))
+            .collect();
+        let eligible_truth: Vec<u8> = eligible.iter().map(|&i| truth[i] as u8).collect();
+        let classes = eligible_truth.iter().map(|&l| l as usize + 1).max().unwrap_or(1);
+        let idx: Vec<i64> = tailgrad_data::balanced_sample(&eligible_truth, classes, s.samples, ctx.seed).into_iter().map(|k| eligible[k] as i64).collect();
         if idx.len() < 4 {
-            bail!("probe `local-elasticity`: only {} training samples of classes {:?}", idx.len(), s.classes);
+            bail!("probe `local-elasticity`: only {} training samples of classes {:?} (within label {:?})", idx.len(), s.classes, s.within);
         }
         let (x, y) = ctx.train.rows(&idx);
-        let e = elasticity::measure(ctx.model, x, y, s.eta.unwrap_or(ctx.lr), ctx.seed);
+        let sample_truth: Vec<i64> = idx.iter().map(|&i| truth[i as usize]).collect();
+        let e = elasticity::measure(ctx.model, x, y, s.within.map(|_| sample_truth.as_slice()), s.eta.unwrap_or(ctx.lr), ctx.seed);
         let scalars = vec![
             ("s_rel_same".into(), e.s_rel_same),
             ("s_rel_cross".into(), e.s_rel_cross),

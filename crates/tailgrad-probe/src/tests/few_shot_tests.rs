@@ -114,6 +114,7 @@ fn the_few_shot_probe_measures_each_layer_of_a_network_on_real_mnist() {
         test: &test,
         novel: None,
         flipped: None,
+        fine_labels: None,
         step: 0,
         epochs_done: 0,
         total_steps: 0,

@@ -302,6 +302,7 @@ impl<'a> Session<'a> {
             test: &self.data.test_set,
             novel: self.data.novel_set.as_ref(),
             flipped: (self.spec.data.label_noise > 0.0).then_some(self.data.split.noise.flipped.as_slice()),
+            fine_labels: self.data.split.fine_labels.as_deref(),
             step: self.pos.step,
             epochs_done: self.pos.epoch,
             total_steps: self.total_steps,
