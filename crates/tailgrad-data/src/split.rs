@@ -87,7 +87,9 @@ impl DataSpec {
         }
     }
 
-    fn check(&self) -> Result<(), DataError> {
+    /// The settings' ranges and combinations, without reading any file (`load` checks them too;
+    /// a run config's validation calls this so a bad `[data]` fails before anything starts).
+    pub fn check(&self) -> Result<(), DataError> {
         if !(0.0..1.0).contains(&self.label_noise) {
             return Err(DataError::Config(format!("`data.label_noise` = {} must be in [0, 1)", self.label_noise)));
         }

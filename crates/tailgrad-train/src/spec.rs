@@ -159,6 +159,9 @@ pub enum SpecError {
     Override { assignment: String, problem: String },
     #[error("config: `{field}` {problem}")]
     Invalid { field: &'static str, problem: String },
+    /// A `[data]` setting out of range (the message names the key).
+    #[error("{0}")]
+    Data(#[from] tailgrad_data::DataError),
 }
 
 impl TrainSpec {
@@ -274,6 +277,7 @@ impl RunSpec {
         if let Err(problem) = tailgrad_rundir::io::check_folder_name(&self.name) {
             return invalid("name", &problem);
         }
+        self.data.check()?;
         Ok(())
     }
 

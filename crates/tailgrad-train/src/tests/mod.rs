@@ -266,6 +266,9 @@ fn config_errors_name_the_key() {
     assert_eq!(err("train.schedule={ kind = \"step\", every_epochs = 1, gamma = nan }"), "config: `train.schedule.gamma` must be finite and > 0");
     assert_eq!(err("name=\"\""), "config: `name` must not be empty");
     assert_eq!(err("name=\"../x\""), "config: `name` `../x` must be a plain folder name, without `/` or `\\`");
+    // The data settings are checked with the rest, before any file is read or run started.
+    assert_eq!(err("data.label_noise=1.5"), "data config: `data.label_noise` = 1.5 must be in [0, 1)");
+    assert!(err("data.merge=[[5, 8]]").starts_with("data config: `data.merge` = [[5, 8]] must be at least 2"), "{}", err("data.merge=[[5, 8]]"));
     let spec = RunSpec::from_toml(&small_spec(&[]).to_toml(), &["model.init=student-t:nu=3,sigma=2".into()], "x").unwrap();
     assert_eq!(spec.model.init.to_string(), "student-t:nu=3,sigma=2,fan=geometric");
 }
