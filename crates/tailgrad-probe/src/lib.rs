@@ -1,7 +1,10 @@
-//! Instruments that explain learning: SGD gradient noise, the Feng-Tu variance-flatness relation,
-//! the Hessian spectrum, loss-landscape slices, activity-weight duality, local elasticity,
-//! few-shot geometry, robustness, weight statistics, and the criticality of random networks
-//! (mean field, Lyapunov exponents, propagated-circle CV, D_q, ED).
+//! Instruments that explain learning: SGD gradient noise and its alignment with the Hessian
+//! (`noise_curvature`), SGD's drift to flat minima (`sgd_regularization`: exact laws on a toy, GD
+//! vs SGD continuations on a net), the Feng-Tu variance-flatness relation, the Hessian spectrum,
+//! loss-landscape slices, activity-weight duality, local elasticity and its dynamics
+//! (`le_dynamics`), few-shot geometry, robustness, weight statistics, and the criticality of random
+//! networks (mean field, Lyapunov exponents, propagated-circle CV, D_q, ED, the authors'
+//! random-matrix edge, finite-width corrections).
 //!
 //! One folder per instrument: `<instrument>/mod.rs` is the math, pure functions
 //! (model, data) -> result struct tested against cases with known answers; `probe.rs` is the

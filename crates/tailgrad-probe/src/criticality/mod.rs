@@ -11,7 +11,7 @@
 //!   or an ensemble of draws with its spread.
 //! * [`finite_width`]: how the exponent, the correlation length and the edge move with the width
 //!   N (Grosvenor & Jefferson's T/N corrections), calibrated on linear nets' exact law.
-//! * [`representation`]: ED and D_q of hidden representations and of layer-Jacobian eigenvectors.
+//! * [`mod@representation`]: ED and D_q of hidden representations and of layer-Jacobian eigenvectors.
 
 pub mod crossing;
 pub mod finite_width;

@@ -16,7 +16,7 @@
 //! exactly. Full-batch GD at a minimum has `s = 0` and conserves the imbalance `D = u^2 - v^2`
 //! (it stays wherever it landed on the valley); SGD's `s` fluctuates with mean 0 and
 //! `E s^2 = Var(r x) (n - B) / ((n - 1) B)` (batches drawn without replacement), so each step
-//! shrinks `D` by `lr^2 E s^2` on average ([`expected_shrink`]): the drift to the flat end, faster
+//! shrinks `D` by `lr^2 E s^2` on average ([`Toy::expected_shrink`]): the drift to the flat end, faster
 //! with stronger noise. GD is stable at the minimum only while `lr lambda_max < 2`,
 //! `lambda_max = m2 (u^2 + v^2)` (the valley's stiff direction; [`stability_bound`]).
 //! The paper's own effective-loss formula is not in the stored copies tailgrad could read (only
