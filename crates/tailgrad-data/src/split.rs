@@ -100,7 +100,7 @@ impl DataSpec {
         }
         let n = self.name.classes();
         if !self.merge.is_empty() {
-            let members: Vec<u8> = self.merge.iter().flatten().copied().collect();
+            let members = self.kept_classes();
             let mut distinct = members.clone();
             distinct.sort_unstable();
             distinct.dedup();
@@ -135,6 +135,11 @@ impl DataSpec {
             )));
         }
         Ok(())
+    }
+
+    /// The classes trained on: those of `merge`'s groups, else `classes` (empty: all).
+    fn kept_classes(&self) -> Vec<u8> {
+        if self.merge.is_empty() { self.classes.clone() } else { self.merge.iter().flatten().copied().collect() }
     }
 
     /// The data directory this spec reads.
@@ -181,8 +186,8 @@ impl DataSpec {
                 (all.select(&tr), tr, all.select(&te))
             }
         };
-        let used: Vec<u8> = if self.merge.is_empty() { self.classes.clone() } else { self.merge.iter().flatten().copied().collect() };
-        let (test, novel) = if used.is_empty() {
+        let used = self.kept_classes();
+        let (mut test, novel) = if used.is_empty() {
             (test, None)
         } else {
             let of = |images: &Images, inside: bool| -> Vec<usize> { (0..images.len()).filter(|&i| used.contains(&images.labels[i]) == inside).collect() };
@@ -197,7 +202,7 @@ impl DataSpec {
             train_index = keep.iter().map(|&i| train_index[i]).collect();
         }
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_da7a);
-        let validation = if self.validation > 0 {
+        let mut validation = if self.validation > 0 {
             if self.validation >= train.len() {
                 return Err(DataError::Config(format!(
                     "`data.validation` = {} leaves no training data ({} images)",
@@ -219,7 +224,6 @@ impl DataSpec {
             None
         };
         let noise = inject_label_noise(&mut train, self.label_noise, &mut rng);
-        let (mut validation, mut test) = (validation, test);
         let fine_labels = (!self.merge.is_empty()).then(|| {
             let fine = train.labels.clone();
             let group = |c: u8| self.merge.iter().position(|g| g.contains(&c)).expect("only merged classes are kept") as u8;

@@ -81,6 +81,13 @@ pub struct NetLoss {
     chunk: usize,
 }
 
+/// The gradient at `w` of the mean loss over the samples `picked`, indices into `rows` (a sample's
+/// rows of `data`): a minibatch drawn from that sample, for the instruments that draw minibatches.
+pub fn minibatch_gradient(model: &Mlp, data: &DeviceSplit, rows: &[i64], picked: &[usize], params: Params, w: &[f64]) -> Vec<f64> {
+    let batch: Vec<i64> = picked.iter().map(|&i| rows[i]).collect();
+    NetLoss::new(model.clone(), data, Some(&batch), params, 10_000).gradient(w).1
+}
+
 impl NetLoss {
     /// The loss on the samples `rows` of `data` (every sample when `rows` is None), read block
     /// by block from the device split. `model` must live on an autodiff device.

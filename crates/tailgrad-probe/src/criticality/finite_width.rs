@@ -27,7 +27,7 @@
 //! Grosvenor & Jefferson's own O(T/N) coefficient for tanh nets is not in the stored copies of
 //! their paper that tailgrad could read (only the abstract), so it is not compared here.
 
-use super::propagation::{parallel_map, vec_mat};
+use super::propagation::{draw_seeds, parallel_map, vec_mat};
 use crate::linalg::{LineFit, dot, fit_line, mean_std};
 use rand_distr::{Distribution, StandardNormal};
 use tailgrad_init::InitSpec;
@@ -67,8 +67,7 @@ pub fn correlation_trace(init: &InitSpec, width: usize, depth: usize, q0: f64, c
 /// [`correlation_trace`] for `draws` seeds derived from `seed` (as [`super::ensemble`] derives
 /// them), on the machine's cores.
 pub fn correlation_traces(init: &InitSpec, width: usize, depth: usize, q0: f64, c0: f64, draws: usize, seed: u64) -> Vec<Vec<f64>> {
-    let seeds: Vec<u64> = (0..draws as u64).map(|d| seed.wrapping_mul(1_000_003).wrapping_add(d)).collect();
-    parallel_map(&seeds, &|&s| correlation_trace(init, width, depth, q0, c0, s))
+    parallel_map(&draw_seeds(draws, seed), &|&s| correlation_trace(init, width, depth, q0, c0, s))
 }
 
 /// The correlation length from the ensemble of [`correlation_trace`]s of one cell: the mean over

@@ -127,11 +127,16 @@ pub struct Ensemble {
 /// `measure(seed)` for `draws` seeds derived from `seed`, the draws shared among the machine's
 /// cores (each draw owns its seed, so the result does not depend on the number of threads).
 pub fn ensemble(draws: usize, seed: u64, measure: impl Fn(u64) -> Vec<f64> + Sync) -> Ensemble {
-    let seeds: Vec<u64> = (0..draws.max(1) as u64).map(|d| seed.wrapping_mul(1_000_003).wrapping_add(d)).collect();
+    let seeds = draw_seeds(draws.max(1), seed);
     let runs = parallel_map(&seeds, &|s: &u64| measure(*s));
     let n = runs[0].len();
     let (mean, std) = (0..n).map(|i| crate::linalg::mean_std(&runs.iter().map(|r| r[i]).collect::<Vec<_>>())).unzip();
     Ensemble { draws: runs.len(), mean, std }
+}
+
+/// The seeds of `draws` weight draws derived from `seed` (the same for every ensemble of a cell).
+pub(crate) fn draw_seeds(draws: usize, seed: u64) -> Vec<u64> {
+    (0..draws as u64).map(|d| seed.wrapping_mul(1_000_003).wrapping_add(d)).collect()
 }
 
 /// `f` over `items` in order, on up to `available_parallelism` scoped threads (one contiguous chunk

@@ -50,35 +50,34 @@ pub struct Impacts {
 
 /// `A(t)` and `B(t)` at every record, from the class means (the first record is t = 0).
 pub fn integrated_impacts(records: &[ClassMeans]) -> Vec<Impacts> {
-    let Some(first) = records.first() else { return Vec::new() };
-    let k = first.class_means.len();
+    records.first().map_or_else(Vec::new, |first| records.iter().map(|r| impacts(first, r)).collect())
+}
+
+/// `A(t)` and `B(t)` at record `now` relative to `start` (t = 0).
+pub fn impacts(start: &ClassMeans, now: &ClassMeans) -> Impacts {
+    let k = start.class_means.len();
     let summary = |x: &[Vec<f64>]| -> (Vec<f64>, Vec<Vec<f64>>) {
         let components = x[0].len();
         let mean: Vec<f64> = (0..components).map(|c| x.iter().map(|row| row[c]).sum::<f64>() / k as f64).collect();
         let dev = x.iter().map(|row| row.iter().zip(&mean).map(|(v, m)| v - m).collect()).collect();
         (mean, dev)
     };
-    let (mean0, dev0) = summary(&first.class_means);
-    records
-        .iter()
-        .map(|r| {
-            let (mean, dev) = summary(&r.class_means);
-            let (mut sum_a, mut sum_b, mut count) = (0.0, 0.0, 0usize);
-            for (d, d0) in dev.iter().zip(&dev0) {
-                for c in 0..mean.len() {
-                    let grow_mean = (mean[c] / mean0[c]).abs().ln();
-                    let grow_dev = (d[c] / d0[c]).abs().ln();
-                    if grow_mean.is_finite() && grow_dev.is_finite() {
-                        sum_a += grow_mean + (k as f64 - 1.0) * grow_dev;
-                        sum_b += grow_mean - grow_dev;
-                        count += 1;
-                    }
-                }
+    let (mean0, dev0) = summary(&start.class_means);
+    let (mean, dev) = summary(&now.class_means);
+    let (mut sum_a, mut sum_b, mut count) = (0.0, 0.0, 0usize);
+    for (d, d0) in dev.iter().zip(&dev0) {
+        for c in 0..mean.len() {
+            let grow_mean = (mean[c] / mean0[c]).abs().ln();
+            let grow_dev = (d[c] / d0[c]).abs().ln();
+            if grow_mean.is_finite() && grow_dev.is_finite() {
+                sum_a += grow_mean + (k as f64 - 1.0) * grow_dev;
+                sum_b += grow_mean - grow_dev;
+                count += 1;
             }
-            let n = count as f64;
-            Impacts { step: r.step, a: if count > 0 { sum_a / n } else { f64::NAN }, b: if count > 0 { sum_b / n } else { f64::NAN } }
-        })
-        .collect()
+        }
+    }
+    let n = count as f64;
+    Impacts { step: now.step, a: if count > 0 { sum_a / n } else { f64::NAN }, b: if count > 0 { sum_b / n } else { f64::NAN } }
 }
 
 /// `(step, alpha, beta)` at the interior records: central differences of A and B per step.

@@ -3,7 +3,7 @@
 //! ([`crate::le_dynamics`]) relative to this session's first measurement as scalars, and over the
 //! whole log in the figure.
 
-use super::{ClassMeans, integrated_impacts};
+use super::{ClassMeans, impacts};
 use crate::registry::{Instrument, balanced_rows, record, settings};
 use anyhow::bail;
 use burn::module::Module;
@@ -37,8 +37,8 @@ pub const INSTRUMENT: Instrument = Instrument {
 struct DynamicsProbe {
     spec: ProbeSpec,
     settings: Settings,
-    /// This session's records.
-    history: Vec<ClassMeans>,
+    /// This session's first record: t = 0 of the scalars.
+    start: Option<ClassMeans>,
     /// The tracked samples (drawn at the first measurement) and their labels.
     tracked: Option<(RowBlocks, Vec<i64>)>,
 }
@@ -49,7 +49,7 @@ impl DynamicsProbe {
         if s.samples < 2 {
             bail!("config: probe `le-dynamics`: `samples` = {} must be >= 2", s.samples);
         }
-        Ok(Self { spec, settings: s, history: Vec::new(), tracked: None })
+        Ok(Self { spec, settings: s, start: None, tracked: None })
     }
 }
 
@@ -82,8 +82,7 @@ impl Probe for DynamicsProbe {
         }
         let class_means: Vec<Vec<f64>> = sums.into_iter().zip(&counts).filter(|(_, n)| **n > 0).map(|(s, &n)| s.into_iter().map(|v| v / n as f64).collect()).collect();
         let current = ClassMeans { step: ctx.step, class_means };
-        self.history.push(current.clone());
-        let now = *integrated_impacts(&self.history).last().expect("one record at least");
+        let now = impacts(self.start.get_or_insert_with(|| current.clone()), &current);
         Ok(ProbeOutput { scalars: vec![("A".into(), now.a), ("B".into(), now.b)], record: record(&current) })
     }
 }

@@ -3,7 +3,7 @@
 //! run's own batch size unless set.
 
 use crate::noise_curvature::{self, NoiseCurvatureSpec};
-use crate::objective::{NetLoss, Objective};
+use crate::objective::{NetLoss, minibatch_gradient};
 use crate::params::Params;
 use crate::registry::{Instrument, balanced_rows, check_layer, record, settings};
 use anyhow::bail;
@@ -74,13 +74,10 @@ impl Probe for NoiseCurvatureProbe {
         if batch_size >= rows.len() {
             bail!("probe `noise-curvature`: batch size {batch_size} must be below the {} samples it is drawn from", rows.len());
         }
-        let params = || Params::from_layer(s.layer);
-        let mut obj = NetLoss::new(ctx.model.clone(), ctx.train, Some(&rows), params(), 10_000);
+        let params = Params::from_layer(s.layer);
+        let mut obj = NetLoss::new(ctx.model.clone(), ctx.train, Some(&rows), params, 10_000);
         let w = obj.point();
-        let mut batch_gradient = |picked: &[usize]| {
-            let batch: Vec<i64> = picked.iter().map(|&i| rows[i]).collect();
-            NetLoss::new(ctx.model.clone(), ctx.train, Some(&batch), params(), 10_000).gradient(&w).1
-        };
+        let mut batch_gradient = |picked: &[usize]| minibatch_gradient(ctx.model, ctx.train, &rows, picked, params, &w);
         let spec = NoiseCurvatureSpec { top_k: s.top_k, lanczos_steps: s.lanczos_steps, batch_size, batches: s.batches };
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(ctx.seed ^ ctx.step);
         let r = noise_curvature::measure(&mut obj, &w, rows.len(), &mut batch_gradient, &spec, &mut rng);

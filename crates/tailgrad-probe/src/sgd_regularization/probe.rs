@@ -5,7 +5,7 @@
 
 use super::drift::{self, Continuation, DriftSpec, Setting};
 use crate::hessian::SpectrumSpec;
-use crate::objective::{NetLoss, Objective};
+use crate::objective::{NetLoss, minibatch_gradient};
 use crate::params::Params;
 use crate::registry::{Instrument, balanced_rows, record, settings};
 use anyhow::bail;
@@ -75,10 +75,7 @@ impl Probe for DriftProbe {
         let sizes = if s.batch_sizes.is_empty() { vec![ctx.batch_size] } else { s.batch_sizes.clone() };
         let mut obj = NetLoss::new(ctx.model.clone(), ctx.train, Some(&rows), Params::All, 10_000);
         let w0 = obj.point();
-        let mut batch_gradient = |w: &[f64], picked: &[usize]| {
-            let batch: Vec<i64> = picked.iter().map(|&i| rows[i]).collect();
-            NetLoss::new(ctx.model.clone(), ctx.train, Some(&batch), Params::All, 10_000).gradient(w).1
-        };
+        let mut batch_gradient = |w: &[f64], picked: &[usize]| minibatch_gradient(ctx.model, ctx.train, &rows, picked, Params::All, w);
         let spec = DriftSpec {
             steps: s.steps,
             every: s.every,
