@@ -320,11 +320,18 @@ fn declare_hparams(study: &StudyFile, study_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Rebuild `<study_dir>/report/` from the study's runs.
+///
+/// Reports are written one at a time, each from the runs finished when it takes the study's
+/// report lock: of two `compare`s that end together, the one that writes last has seen every run
+/// the other trained.
 pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     let path = study_dir.join("study.toml");
     let (study, origin) = StudyFile::load(Some(&path), &[]).with_context(|| format!("{} is not a study directory", study_dir.display()))?;
     let points = study.expand(study_dir, &origin)?;
     check_consistent(&points, &origin)?;
+    let lock_path = study_dir.join(".report.lock");
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).with_context(|| format!("opening {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
     let finished: Vec<&Point> = points.iter().filter(|p| p.dir.join("summary.json").exists()).collect();
     let done: Vec<_> = finished.iter().map(|p| p.run_ref()).collect();
     if done.is_empty() {
