@@ -351,11 +351,11 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
         study.study.seeds.len()
     );
     learning_curves(&groups, &title, &out, "learning_curves")?;
-    let mut written = vec!["learning_curves.png|svg", "table.md|csv"];
+    let mut written: Vec<String> = vec!["learning_curves.png|svg".into(), "table.md|csv".into()];
     let rows = summary_table(&groups, &study.study.thresholds);
     if study.has_phase_diagram() {
         phase_diagram(&study, &rows, &groups, first.train.epochs, &out)?;
-        written.push("phase_diagram.png|svg");
+        written.push("phase_diagram.png|svg".into());
     }
     println!("{}", write_tables(&rows, &out)?);
     let partitions = by_reference(&groups, &finished);
@@ -363,7 +363,7 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     let baseline = study.study.baseline.as_ref().map_or("the Gaussian".to_string(), |b| b.iter().map(|(k, v)| format!("{k} = {v}")).collect());
     if !paired.is_empty() {
         println!("Paired differences from {baseline} at equal seeds:\n\n{}", write_paired(&paired, &out)?);
-        written.push("paired.md|csv");
+        written.push("paired.md|csv".into());
     }
     if let Some(files) = crate::study_probes::report(&partitions, &study.study.name, &out)? {
         println!("Instrument results by cell (median [IQR] over seeds, paired differences from {baseline}) in {}", out.join("probes.md").display());
@@ -371,7 +371,7 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     }
     if let Some(md) = write_collapsed(&groups, &out)? {
         println!("Runs that did not learn, with their initial diagnostics:\n\n{md}");
-        written.push("collapsed.md");
+        written.push("collapsed.md".into());
     }
     if !study.study.expectation.is_empty() {
         println!("Expected from the literature: {}", study.study.expectation);

@@ -1,15 +1,19 @@
-//! A study's instrument results (`report/probes.md|csv`) and their figures: for `few-shot`, the
-//! prototype rule's measured error and the SNR against the layer; for `robustness`, the accuracy
-//! against the FGSM size and the noise std. Each panel is a panel of the study (e.g. a sigma_w),
-//! each line a series (e.g. an alpha) at one m, through the median over seeds.
+//! A study's instrument results (`report/probes.md|csv`) and their figures. The figures come from
+//! the typed results of each run's probes ([`tailgrad_probe::figure::study_points`]: for
+//! `few-shot`, the prototype rule's measured error and the SNR against the layer; for
+//! `robustness`, the accuracy against the FGSM size and the noise std). Each panel is a panel of
+//! the study (e.g. a sigma_w), each line a series (e.g. an alpha), or a series at one m, through
+//! the median over seeds.
 
 use std::path::Path;
-use tailgrad_report::{Group, Panel, ProbeRow, Series, Style, probe_summaries, write_probe_summaries, xy_figure};
+use tailgrad_probe::figure::{StudyFigure, StudyPoint, study_points};
+use tailgrad_report::stats::quantile;
+use tailgrad_report::{Group, Panel, Series, Style, probe_summaries, write_probe_summaries, xy_figure};
 
 /// Write the table and figures of study `name` from its groups, given as parts that pair with
 /// one reference series (see `study::by_reference`); returns the files written (None when no run
 /// has probes).
-pub fn report(parts: &[(Option<String>, Vec<Group>)], name: &str, out: &Path) -> anyhow::Result<Option<Vec<&'static str>>> {
+pub fn report(parts: &[(Option<String>, Vec<Group>)], name: &str, out: &Path) -> anyhow::Result<Option<Vec<String>>> {
     let mut rows = Vec::new();
     for (reference, groups) in parts {
         rows.extend(probe_summaries(groups, reference.as_deref())?);
@@ -18,57 +22,137 @@ pub fn report(parts: &[(Option<String>, Vec<Group>)], name: &str, out: &Path) ->
         return Ok(None);
     }
     write_probe_summaries(&rows, out)?;
-    let mut written = vec!["probes.md|csv"];
-    // few-shot/layer<l>/m<m>/<what>: x = l, one line per (series, m).
-    let few_shot = |what: &'static str| {
-        move |key: &str| -> Option<(f64, String)> {
-            let rest = key.strip_prefix("few-shot/layer")?;
-            let (layer, rest) = rest.split_once("/m")?;
-            let (m, name) = rest.split_once('/')?;
-            (name == what).then(|| Some((layer.parse().ok()?, format!("m = {m}"))))?
+    let mut written = vec!["probes.md|csv".to_string()];
+    // A baseline cell can stand in several parts: each cell once.
+    let mut cells: Vec<Cell> = Vec::new();
+    for g in parts.iter().flat_map(|(_, groups)| groups) {
+        if !cells.iter().any(|c| c.panel == g.panel && c.series == g.series) {
+            cells.push(Cell { panel: &g.panel, series: &g.series, runs: g.runs.iter().map(|r| r.reference.dir.as_path()).collect() });
         }
-    };
-    let robustness = |prefix: &'static str| move |key: &str| Some((key.strip_prefix(prefix)?.strip_suffix("/accuracy")?.parse().ok()?, String::new()));
-    type Parse = Box<dyn Fn(&str) -> Option<(f64, String)>>;
-    let figures: [(&str, &'static str, &str, &str, Parse); 4] = [
-        ("few_shot_error", "few_shot_error.png|svg", "layer (0 = pixels)", "prototype-rule error on novel classes", Box::new(few_shot("measured_error"))),
-        ("few_shot_snr", "few_shot_snr.png|svg", "layer (0 = pixels)", "SNR (Sorscher et al.)", Box::new(few_shot("snr"))),
-        ("robustness_fgsm", "robustness_fgsm.png|svg", "FGSM eps (input units)", "test accuracy under FGSM", Box::new(robustness("robustness/fgsm_"))),
-        ("robustness_noise", "robustness_noise.png|svg", "noise std (input units)", "test accuracy under Gaussian noise", Box::new(robustness("robustness/noise_"))),
-    ];
-    for (stem, files, x_desc, y_desc, parse) in &figures {
-        let panels = panels(&rows, parse.as_ref(), x_desc, y_desc);
-        if panels.iter().any(|p| !p.series.is_empty()) {
-            xy_figure(&panels, &format!("{name}: {y_desc}, median over seeds"), out, stem)?;
-            written.push(*files);
-        }
+    }
+    for (figure, panels) in figures(&cells)? {
+        xy_figure(&panels, &format!("{name}: {}, median over seeds", figure.y_desc), out, figure.stem)?;
+        written.push(format!("{}.png|svg", figure.stem));
     }
     Ok(Some(written))
 }
 
-/// One panel per study panel; in it one line per (series, label) through `(x, median)` of the
-/// rows whose key `parse` maps to `(x, label)`.
-fn panels(rows: &[ProbeRow], parse: &dyn Fn(&str) -> Option<(f64, String)>, x_desc: &str, y_desc: &str) -> Vec<Panel> {
-    let mut names: Vec<&str> = Vec::new();
-    for r in rows {
-        if !names.contains(&r.panel.as_str()) {
-            names.push(&r.panel);
-        }
-    }
-    names
-        .into_iter()
-        .map(|panel| {
-            let mut series: Vec<Series> = Vec::new();
-            for r in rows.iter().filter(|r| r.panel == panel) {
-                let (Some((x, label)), Some(s)) = (parse(&r.key), r.spread) else { continue };
-                let name = if label.is_empty() { r.series.clone() } else { format!("{}, {label}", r.series) };
-                match series.iter_mut().find(|s| s.name == name) {
-                    Some(line) => line.points.push((x, s.median)),
-                    None => series.push(Series { name, points: vec![(x, s.median)], style: Style::Line }),
+/// One cell of a study: its panel, its series and its runs' directories.
+struct Cell<'a> {
+    panel: &'a str,
+    series: &'a str,
+    runs: Vec<&'a Path>,
+}
+
+/// The study figures of the cells' runs: per figure, one panel per study panel (in grid order),
+/// in it one line per (series, line) through the median over the cell's runs at each x.
+fn figures(cells: &[Cell]) -> anyhow::Result<Vec<(&'static StudyFigure, Vec<Panel>)>> {
+    // figure -> panel -> line -> x -> the runs' values, each level in order of appearance.
+    type Lines = Vec<(String, Vec<(f64, Vec<f64>)>)>;
+    let mut found: Vec<(&'static StudyFigure, Vec<(String, Lines)>)> = Vec::new();
+    for c in cells {
+        for run in &c.runs {
+            for StudyPoint { figure, line, x, y } in study_points(run)? {
+                let at = match found.iter().position(|(f, _)| std::ptr::eq(*f, figure)) {
+                    Some(at) => at,
+                    None => {
+                        found.push((figure, Vec::new()));
+                        found.len() - 1
+                    }
+                };
+                let panels = &mut found[at].1;
+                let panel = entry(panels, c.panel);
+                let name = if line.is_empty() { c.series.to_string() } else { format!("{}, {line}", c.series) };
+                let xs = entry(panel, &name);
+                match xs.iter_mut().find(|(x0, _)| *x0 == x) {
+                    Some((_, ys)) => ys.push(y),
+                    None => xs.push((x, vec![y])),
                 }
             }
-            series.iter_mut().for_each(|s| s.points.sort_by(|a, b| a.0.total_cmp(&b.0)));
-            Panel { title: panel.to_string(), x_desc: x_desc.into(), y_desc: y_desc.into(), series, ..Panel::default() }
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(figure, panels)| {
+            let panels = panels
+                .into_iter()
+                .map(|(title, lines)| {
+                    let series = lines
+                        .into_iter()
+                        .map(|(name, xs)| {
+                            let mut points: Vec<(f64, f64)> = xs.iter().filter_map(|(x, ys)| Some((*x, quantile(ys, 0.5)?))).collect();
+                            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                            Series { name, points, style: Style::Line }
+                        })
+                        .collect();
+                    Panel { title, x_desc: figure.x_desc.into(), y_desc: figure.y_desc.into(), series, ..Panel::default() }
+                })
+                .collect();
+            (figure, panels)
         })
-        .collect()
+        .collect())
+}
+
+/// The entry named `key` of an ordered list, made empty if new.
+fn entry<'a, T: Default>(list: &'a mut Vec<(String, T)>, key: &str) -> &'a mut T {
+    let at = match list.iter().position(|(k, _)| k == key) {
+        Some(at) => at,
+        None => {
+            list.push((key.to_string(), T::default()));
+            list.len() - 1
+        }
+    };
+    &mut list[at].1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run directory whose `robustness` probe measured `fgsm` and `noise` curves.
+    fn run(root: &Path, name: &str, fgsm: &[(f64, f64)], noise: &[(f64, f64)]) -> std::path::PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(dir.join("probes")).unwrap();
+        let record = serde_json::json!({ "samples": 100, "clean_accuracy": 0.9, "noise": { "points": noise }, "fgsm": { "points": fgsm } });
+        let log = serde_json::json!([{ "step": 10, "epoch": 1.0, "scalars": {}, "record": record }]);
+        std::fs::write(tailgrad_probe::probe_log::log_path(&dir, "robustness"), log.to_string()).unwrap();
+        dir
+    }
+
+    #[test]
+    fn study_figures_draw_the_median_over_seeds_of_each_cells_typed_results() {
+        let tmp = tailgrad_testkit::TempDir::new();
+        let a: Vec<_> = [0.8, 0.5, 0.7].iter().enumerate().map(|(k, &y)| run(tmp.path(), &format!("a{k}"), &[(0.2, y - 0.4), (0.1, y)], &[(1.0, y)])).collect();
+        let b = [run(tmp.path(), "b0", &[(0.1, 0.3)], &[(1.0, 0.2)])];
+        let cells = [
+            Cell { panel: "sigma_w = 1", series: "alpha = 2", runs: a.iter().map(|d| d.as_path()).collect() },
+            Cell { panel: "sigma_w = 1", series: "alpha = 1", runs: b.iter().map(|d| d.as_path()).collect() },
+        ];
+        let found = figures(&cells).unwrap();
+        let stems: Vec<&str> = found.iter().map(|(f, _)| f.stem).collect();
+        assert_eq!(stems, ["robustness_fgsm", "robustness_noise"]);
+        let fgsm = &found[0].1;
+        assert_eq!(fgsm.len(), 1);
+        assert_eq!(fgsm[0].title, "sigma_w = 1");
+        let lines: Vec<(&str, &[(f64, f64)])> = fgsm[0].series.iter().map(|s| (s.name.as_str(), s.points.as_slice())).collect();
+        // Medians over the three seeds (0.8, 0.5, 0.7 -> 0.7; 0.4, 0.1, 0.3 -> 0.3), sorted by x.
+        assert_eq!(lines[0].0, "alpha = 2");
+        assert_eq!(lines[0].1.len(), 2);
+        assert!((lines[0].1[0].0 - 0.1).abs() < 1e-12 && (lines[0].1[0].1 - 0.7).abs() < 1e-12, "{lines:?}");
+        assert!((lines[0].1[1].0 - 0.2).abs() < 1e-12 && (lines[0].1[1].1 - 0.3).abs() < 1e-12, "{lines:?}");
+        assert_eq!(lines[1], ("alpha = 1", &[(0.1, 0.3)][..]));
+        assert_eq!(found[1].1[0].series[0].points, [(1.0, 0.7)]);
+    }
+
+    #[test]
+    fn a_result_that_does_not_read_as_its_instrument_names_the_file() {
+        let tmp = tailgrad_testkit::TempDir::new();
+        let dir = tmp.path().join("r");
+        std::fs::create_dir_all(dir.join("probes")).unwrap();
+        let log = serde_json::json!([{ "step": 10, "epoch": 1.0, "record": { "renamed": [] } }]);
+        std::fs::write(tailgrad_probe::probe_log::log_path(&dir, "robustness"), log.to_string()).unwrap();
+        let cells = [Cell { panel: "", series: "s", runs: vec![dir.as_path()] }];
+        let e = format!("{:#}", figures(&cells).unwrap_err());
+        assert!(e.contains("robustness.json") && e.contains("Robustness"), "{e}");
+    }
 }

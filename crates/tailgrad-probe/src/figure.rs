@@ -1,5 +1,7 @@
 //! A run's probe figures (`RUN_DIR/probes/<name>.json` -> `RUN_DIR/report/<name>.png|svg`): each
 //! instrument with a figure draws it from its typed results ([`crate::Instrument::figure`]).
+//! A study's probe figures are drawn by the CLI from the points each run contributes, read from
+//! the same typed results ([`study_points`]).
 
 use crate::INSTRUMENTS;
 use crate::probe_log::{self, Measurement};
@@ -37,6 +39,45 @@ pub fn draw(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         written.push(out.join(format!("{}.png", instrument.name)));
     }
     Ok(written)
+}
+
+/// A study figure of an instrument: its file stem (`report/<stem>.png|svg`) and axes.
+#[derive(Debug, PartialEq)]
+pub struct StudyFigure {
+    pub stem: &'static str,
+    pub x_desc: &'static str,
+    pub y_desc: &'static str,
+}
+
+/// One run's point on a study figure: `(x, y)` on the line `line` of the run's series (e.g.
+/// `m = 5`; empty: the series' own line). A study draws the median over seeds of each line's
+/// points, one panel per study panel.
+#[derive(Debug, PartialEq)]
+pub struct StudyPoint {
+    pub figure: &'static StudyFigure,
+    pub line: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// The study-figure points of every probe of `run_dir` whose instrument contributes some, from
+/// its last successful measurement (none for a probe that measured nothing). A log that cannot
+/// be read as its instrument's results is an error naming the file.
+pub fn study_points(run_dir: &Path) -> anyhow::Result<Vec<StudyPoint>> {
+    let mut out = Vec::new();
+    for instrument in INSTRUMENTS {
+        let Some(points) = instrument.study_points else { continue };
+        let path = probe_log::log_path(run_dir, instrument.name);
+        if !path.is_file() {
+            continue;
+        }
+        let log = probe_log::read_file(&path)?;
+        if probe_log::last_measured(&log).is_err() {
+            continue;
+        }
+        out.extend(points(&log).with_context(|| format!("{}: cannot read its results", path.display()))?);
+    }
+    Ok(out)
 }
 
 /// The last successful measurement's result, as type `T`.

@@ -9,9 +9,10 @@
 //! One folder per instrument: `<instrument>/mod.rs` is the math, pure functions
 //! (model, data) -> result struct tested against cases with known answers; `probe.rs` is the
 //! adapter that the trainer schedules (its settings and their checks); `figure.rs` draws its run
-//! figure from the typed results in its log. [`INSTRUMENTS`] lists them once: [`build`] turns a
-//! run config's `[[probes]]` entries into [`tailgrad_train::Probe`]s, [`offline`] runs one on a
-//! checkpoint, [`figure::draw`] draws a run's figures.
+//! figure from the typed results in its log, and says what one run adds to a study's figures
+//! ([`figure::StudyPoint`]). [`INSTRUMENTS`] lists them once: [`build`] turns a run config's
+//! `[[probes]]` entries into [`tailgrad_train::Probe`]s, [`offline`] runs one on a checkpoint,
+//! [`figure::draw`] draws a run's figures, [`figure::study_points`] reads a run's study points.
 //!
 //! **Adding an instrument** is one folder and two lines here: write `src/my_probe/mod.rs` (the
 //! formula, with its test in `src/tests/`), `probe.rs` with a

@@ -20,20 +20,22 @@
 //! the network: a layer that does not exist), so a run never fails at its end over a probe.
 
 use crate::INSTRUMENTS;
-use crate::figure::Figure;
+use crate::figure::{Figure, StudyPoint};
 use crate::probe_log::Measurement;
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 use tailgrad_train::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 
-/// One instrument: what `[[probes]] name` selects, how its probe is built from its entry, and
-/// how its run figure is drawn from its log (`None`: no figure; the scalars are in its CSV).
+/// One instrument: what `[[probes]] name` selects, how its probe is built from its entry, how
+/// its run figure is drawn from its log (`None`: no figure; the scalars are in its CSV), and what
+/// one run adds to a study's figures (`None`: none; a study tabulates every scalar).
 pub struct Instrument {
     pub name: &'static str,
     /// One line for the CLI's help.
     pub about: &'static str,
     pub build: fn(ProbeSpec) -> anyhow::Result<Box<dyn Probe>>,
     pub figure: Option<fn(&[Measurement]) -> anyhow::Result<Figure>>,
+    pub study_points: Option<fn(&[Measurement]) -> anyhow::Result<Vec<StudyPoint>>>,
 }
 
 /// The instruments' names, in [`INSTRUMENTS`]' order.

@@ -35,6 +35,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "Feng, Zhang & Tu's activity-weight duality: the generalization gap by Hessian direction",
     build: |spec| Ok(Box::new(DualityProbe::new(spec)?)),
     figure: Some(super::figure::figure),
+    study_points: None,
 };
 
 pub(super) struct DualityProbe {

@@ -30,6 +30,7 @@
 //! term as P grows but not to the sphere term. Qu's script omits `n2` altogether
 //! ([`SecondOrder::Omitted`]), which underestimates the error for m >= 2.
 
+mod figure;
 mod probe;
 
 pub use probe::INSTRUMENT;

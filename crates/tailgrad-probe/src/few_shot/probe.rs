@@ -31,19 +31,19 @@ impl Default for Settings {
 }
 
 /// One layer's few-shot geometry at one m, averaged over ordered class pairs.
-#[derive(Serialize)]
-struct LayerShots {
+#[derive(Serialize, Deserialize)]
+pub(super) struct LayerShots {
     /// 0 = the input pixels, l = the activation after hidden layer l.
-    layer: usize,
-    m: usize,
-    snr: f64,
-    predicted_error: f64,
+    pub(super) layer: usize,
+    pub(super) m: usize,
+    pub(super) snr: f64,
+    pub(super) predicted_error: f64,
     /// The prediction without the 1/m^2 term (Qu's script).
-    predicted_error_omitted: f64,
-    measured_error: f64,
-    signal: f64,
-    dimension: f64,
-    bias: f64,
+    pub(super) predicted_error_omitted: f64,
+    pub(super) measured_error: f64,
+    pub(super) signal: f64,
+    pub(super) dimension: f64,
+    pub(super) bias: f64,
 }
 
 /// `few-shot`: Sorscher et al.'s few-shot geometry of each layer: SNR, predicted and measured prototype error.
@@ -52,6 +52,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "Sorscher et al.'s few-shot geometry of each layer: SNR, predicted and measured prototype error",
     build: |spec| Ok(Box::new(FewShotProbe::new(spec)?)),
     figure: None,
+    study_points: Some(super::figure::study_points),
 };
 
 pub(super) struct FewShotProbe {

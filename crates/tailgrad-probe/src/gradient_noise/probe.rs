@@ -33,6 +33,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "SGD noise at the current weights: B_simple, SNR, alignment, per-direction temperature",
     build: |spec| Ok(Box::new(GradientNoise::new(spec)?)),
     figure: Some(super::figure::figure),
+    study_points: None,
 };
 
 pub(super) struct GradientNoise {

@@ -35,6 +35,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "the training-loss Hessian: top eigenvalues (Lanczos), trace (Hutchinson), spectral density (SLQ)",
     build: |spec| Ok(Box::new(HessianProbe::new(spec)?)),
     figure: Some(super::figure::figure),
+    study_points: None,
 };
 
 pub(super) struct HessianProbe {

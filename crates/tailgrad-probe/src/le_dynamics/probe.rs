@@ -32,6 +32,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "class-mean logits during training and the LE-ODE's integrated intra-/inter-class impacts A(t), B(t) (Zhang, Wang & Su)",
     build: |spec| Ok(Box::new(DynamicsProbe::new(spec)?)),
     figure: Some(super::figure::figure),
+    study_points: None,
 };
 
 struct DynamicsProbe {

@@ -33,6 +33,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "He & Su's local elasticity: relative and kernelized similarity, clustering by it",
     build: |spec| Ok(Box::new(ElasticityProbe::new(spec)?)),
     figure: None,
+    study_points: None,
 };
 
 pub(super) struct ElasticityProbe {

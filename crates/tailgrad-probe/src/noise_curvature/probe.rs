@@ -38,6 +38,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "SGD noise along the Hessian's top eigendirections vs the eigenvalues (Yang, Tang & Tu's anisotropy)",
     build: |spec| Ok(Box::new(NoiseCurvatureProbe::new(spec)?)),
     figure: Some(super::figure::figure),
+    study_points: None,
 };
 
 struct NoiseCurvatureProbe {

@@ -14,6 +14,7 @@
 //! margin `N(m, sigma^2 ||d||_2^2)`, so a point is classified correctly with probability
 //! `Phi(m / (sigma ||d||_2))`.
 
+mod figure;
 mod probe;
 
 pub use probe::INSTRUMENT;

@@ -27,12 +27,12 @@ impl Default for Settings {
     }
 }
 
-#[derive(Serialize)]
-struct Robustness {
-    samples: usize,
-    clean_accuracy: f64,
-    noise: Curve,
-    fgsm: Curve,
+#[derive(Serialize, Deserialize)]
+pub(super) struct Robustness {
+    pub(super) samples: usize,
+    pub(super) clean_accuracy: f64,
+    pub(super) noise: Curve,
+    pub(super) fgsm: Curve,
 }
 
 /// `robustness`: test accuracy under Gaussian input noise and FGSM.
@@ -41,6 +41,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "test accuracy under Gaussian input noise and FGSM",
     build: |spec| Ok(Box::new(RobustnessProbe::new(spec)?)),
     figure: None,
+    study_points: Some(super::figure::study_points),
 };
 
 pub(super) struct RobustnessProbe {

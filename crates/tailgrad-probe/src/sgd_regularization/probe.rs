@@ -43,6 +43,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "GD vs SGD at several lr/B continued from the current weights: loss, tr H and lambda_max (Yang, Tang & Tu's drift to flat minima)",
     build: |spec| Ok(Box::new(DriftProbe::new(spec)?)),
     figure: Some(super::figure::figure),
+    study_points: None,
 };
 
 struct DriftProbe {

@@ -43,6 +43,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "the training loss along one or two filter-normalized (or PCA) directions",
     build: |spec| Ok(Box::new(SlicesProbe::new(spec)?)),
     figure: Some(super::figure::figure),
+    study_points: None,
 };
 
 pub(super) struct SlicesProbe {

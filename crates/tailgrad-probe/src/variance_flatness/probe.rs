@@ -57,6 +57,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "Feng & Tu's variance-flatness relation of SGD's weight trajectory (psi, gamma)",
     build: |spec| Ok(Box::new(VarianceFlatnessProbe::new(spec)?)),
     figure: Some(super::figure::figure),
+    study_points: None,
 };
 
 pub(super) struct VarianceFlatnessProbe {

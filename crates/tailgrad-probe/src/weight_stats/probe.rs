@@ -30,6 +30,7 @@ pub const INSTRUMENT: Instrument = Instrument {
     about: "each layer's fitted stable law and its eigenvalue spectrum's tail index",
     build: |spec| Ok(Box::new(WeightStatsProbe::new(spec)?)),
     figure: None,
+    study_points: None,
 };
 
 pub(super) struct WeightStatsProbe {
