@@ -8,7 +8,7 @@ use tailgrad_backend::BackendChoice;
 use tailgrad_data::DataSpec;
 use tailgrad_model::MlpSpec;
 
-pub use crate::overrides::apply_override;
+pub use crate::overrides::{OverrideError, apply_override};
 
 /// One training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,8 +155,8 @@ fn default_evals_per_epoch() -> usize {
 pub enum SpecError {
     #[error("{file}: {problem}")]
     Parse { file: String, problem: String },
-    #[error("--set {assignment}: {problem}")]
-    Override { assignment: String, problem: String },
+    #[error(transparent)]
+    Override(#[from] OverrideError),
     #[error("config: `{field}` {problem}")]
     Invalid { field: &'static str, problem: String },
     /// A `[data]` setting out of range (the message names the key).
