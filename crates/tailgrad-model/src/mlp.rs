@@ -29,6 +29,7 @@ impl Mlp {
     /// generator seeded by `seed` (layers in order), biases zero. On an autodiff device the
     /// parameters require gradients.
     pub fn init(spec: &MlpSpec, seed: u64, device: &Device) -> Result<Self, ModelError> {
+        spec.check()?;
         spec.check_sizes()?;
         let mut rng = tailgrad_init::rng(seed);
         let widths = spec.widths();

@@ -95,18 +95,7 @@ impl TryFrom<RawMlpSpec> for MlpSpec {
             init: raw.init,
             layer_init: raw.layer_init,
         };
-        if spec.hidden.contains(&0) {
-            return Err(ModelError::Spec("every hidden width must be > 0".into()));
-        }
-        if let Some(inits) = &spec.layer_init
-            && inits.len() != spec.hidden.len() + 1
-        {
-            return Err(ModelError::Spec(format!(
-                "`layer_init` has {} entries but the network has {} layers",
-                inits.len(),
-                spec.hidden.len() + 1
-            )));
-        }
+        spec.check()?;
         Ok(spec)
     }
 }
@@ -139,6 +128,25 @@ impl MlpSpec {
     /// The initializer of layer `l` (0 = the input layer).
     pub fn init_of(&self, l: usize) -> &InitSpec {
         self.layer_init.as_ref().map_or(&self.init, |v| &v[l])
+    }
+
+    /// The rules every spec keeps, whichever way it was built (a config goes through them when it
+    /// is read; [`crate::Mlp::init`] checks them again, so a struct literal that breaks them is
+    /// refused, not a panic): no hidden width 0, one `layer_init` law per layer.
+    pub fn check(&self) -> Result<(), ModelError> {
+        if self.hidden.contains(&0) {
+            return Err(ModelError::Spec("every hidden width must be > 0".into()));
+        }
+        if let Some(inits) = &self.layer_init
+            && inits.len() != self.hidden.len() + 1
+        {
+            return Err(ModelError::Spec(format!(
+                "`layer_init` has {} entries but the network has {} layers",
+                inits.len(),
+                self.hidden.len() + 1
+            )));
+        }
+        Ok(())
     }
 
     /// Checks the sizes once the dataset has filled in `input` and `classes`.

@@ -78,6 +78,19 @@ fn depth_width_bias_and_layer_init() {
 }
 
 #[test]
+fn a_spec_built_as_a_struct_literal_is_checked_before_a_network_is_built() {
+    // The fields are public (the trainer fills in `input` and `classes` from the data), so a
+    // literal can break the rules a config is held to: building the network refuses it.
+    let init = tailgrad_init::InitSpec::stable(2.0, 1.0).unwrap();
+    let literal = |hidden: Vec<usize>, layer_init| MlpSpec { input: 4, hidden, classes: 2, activation: Activation::Tanh, bias: false, init, layer_init };
+    let err = |s: MlpSpec| Mlp::init(&s, 0, &Device::flex()).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err(literal(vec![3], Some(vec![init]))).contains("`layer_init` has 1 entries but the network has 2 layers"));
+    assert!(err(literal(vec![3, 0], None)).contains("every hidden width must be > 0"));
+    assert!(err(MlpSpec { input: 0, ..literal(vec![3], None) }).contains("`input` (0) and `classes` (2) must be > 0"));
+    assert!(Mlp::init(&literal(vec![3], Some(vec![init, init])), 0, &Device::flex()).is_ok());
+}
+
+#[test]
 fn save_and_load_round_trip() {
     let dir = tailgrad_testkit::TempDir::new();
     let path = dir.path().join("model.safetensors");
