@@ -10,8 +10,10 @@
 //! `resume`: each member continues from its own newest checkpoint; members whose checkpoints
 //! stand at different steps train as separate populations, one after the other.
 
-use crate::run::{Claim, Claimed, Prepared, Start, TrainOptions, check_memory, prepare};
-use crate::session::Session;
+use crate::options::TrainOptions;
+use crate::prepared::{Prepared, prepare};
+use crate::run::{Claim, Claimed, check_memory};
+use crate::session::{self, Session, Start};
 use crate::spec::{Console, RunSpec};
 use crate::stop::StopFlag;
 use crate::timing::timed;
@@ -65,6 +67,11 @@ pub fn train_population(members: &[Member], device: &Device, description: &str, 
     let mut ends: Vec<Option<anyhow::Result<RunEnd>>> = members.iter().map(|_| None).collect();
     let mut claims = Vec::new();
     for (k, m) in members.iter().enumerate() {
+        // A spec built or changed in code is held to the rules of a config file.
+        if let Err(e) = m.spec.validate() {
+            ends[k] = Some(Err(e.into()));
+            continue;
+        }
         match Claim::take(&m.run_dir, m.resume) {
             Ok(Claimed::Done(summary)) => ends[k] = Some(Ok(RunEnd::Completed(summary))),
             Ok(Claimed::Ready(claim)) => claims.push((k, claim)),
@@ -121,7 +128,7 @@ pub fn train_population(members: &[Member], device: &Device, description: &str, 
             }
         }
         let (order, sessions): (Vec<usize>, Vec<Session>) = sessions.into_iter().unzip();
-        for (k, end) in order.into_iter().zip(crate::session::train_batched(sessions, &stop)?) {
+        for (k, end) in order.into_iter().zip(session::train(sessions, &stop, true)?) {
             ends[k] = Some(end.map(RunEnd::from));
         }
     }

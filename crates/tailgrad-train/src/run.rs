@@ -2,78 +2,19 @@
 //! directory: `spec.toml`, `metrics.csv`, `steps.csv`, `diagnostics.csv`,
 //! `events.out.tfevents.*`, `checkpoints/`, `summary.json`, owned by one process at a time.
 
-use crate::checkpoint::{self, Position};
-use crate::probe::Probe;
-use crate::sgd::Sgd;
-use crate::session::{Session, SessionEnd};
+use crate::checkpoint;
+use crate::options::TrainOptions;
+use crate::prepared::{Prepared, prepare};
+use crate::session::{self, Session, SessionEnd, Start};
+use crate::sgd::Velocity;
 use crate::spec::RunSpec;
-use crate::stop::StopFlag;
 use crate::timing::timed;
 use anyhow::{Context, bail};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tailgrad_data::DeviceSplit;
 use tailgrad_model::{Mlp, MlpSpec};
 use tailgrad_rundir::{RunLock, Summary, Timings};
-
-/// A run's data on the device and its model spec with sizes taken from the data.
-pub struct Prepared {
-    pub split: tailgrad_data::Split,
-    pub model_spec: MlpSpec,
-    pub train_set: DeviceSplit,
-    pub val_set: Option<DeviceSplit>,
-    pub test_set: DeviceSplit,
-    /// The test images of the classes that `data.classes` leaves out (the novel concepts).
-    pub novel_set: Option<DeviceSplit>,
-}
-
-/// Load `spec`'s data once onto `device` and resolve `model.input` / `model.classes` (0 = from
-/// the data).
-pub fn prepare(spec: &RunSpec, device: &Device) -> anyhow::Result<Prepared> {
-    let split = spec.data.load(spec.seed)?;
-    let mut model_spec = spec.model.clone();
-    if model_spec.input == 0 {
-        model_spec.input = split.train.features();
-    }
-    if model_spec.classes == 0 {
-        model_spec.classes = split.train.classes;
-    }
-    if model_spec.input != split.train.features() {
-        bail!("config: `model.input` = {} but {} images have {} values", model_spec.input, split.dataset, split.train.features());
-    }
-    if model_spec.classes < split.train.classes {
-        bail!("config: `model.classes` = {} but {} has {} classes", model_spec.classes, split.dataset, split.train.classes);
-    }
-    let upload = |images| DeviceSplit::upload(images, split.dataset, spec.data.normalize, device);
-    let train_set = upload(&split.train);
-    let val_set = split.validation.as_ref().map(upload);
-    let test_set = upload(&split.test);
-    let novel_set = split.novel.as_ref().map(upload);
-    Ok(Prepared { split, model_spec, train_set, val_set, test_set, novel_set })
-}
-
-/// How [`train`] runs: on which device, whether it resumes, with which instruments, and what may
-/// stop it early.
-pub struct TrainOptions<'a> {
-    pub device: &'a Device,
-    /// How `summary.json` names the device.
-    pub description: String,
-    /// Continue from the newest readable checkpoint (the caller passes the spec read back from
-    /// the run's `spec.toml`). A run directory without a checkpoint starts from step 0.
-    pub resume: bool,
-    /// Instruments measured on their cadence (built from `spec.probes` by tailgrad-probe).
-    pub probes: Vec<Box<dyn Probe>>,
-    /// A request to stop at the next step boundary, after checkpointing.
-    pub stop: StopFlag,
-}
-
-impl<'a> TrainOptions<'a> {
-    /// A fresh run on `device`, without instruments.
-    pub fn on(device: &'a Device) -> Self {
-        Self { device, description: format!("{device:?}"), resume: false, probes: Vec::new(), stop: StopFlag::never() }
-    }
-}
 
 /// How a training session ended.
 #[derive(Debug)]
@@ -89,7 +30,11 @@ pub enum RunEnd {
 ///
 /// Nothing in the directory changes until the data are loaded and the model is built: a run
 /// that cannot start (missing data, a model too large for memory) leaves the directory as it was.
+///
+/// `spec` is validated first ([`RunSpec::validate`]): a spec built or changed in code is held to
+/// the rules of a config file.
 pub fn train(spec: &RunSpec, run_dir: &Path, options: TrainOptions) -> anyhow::Result<RunEnd> {
+    spec.validate()?;
     let claim = match Claim::take(run_dir, options.resume)? {
         Claimed::Done(summary) => return Ok(RunEnd::Completed(summary)),
         Claimed::Ready(claim) => claim,
@@ -114,8 +59,10 @@ pub fn train(spec: &RunSpec, run_dir: &Path, options: TrainOptions) -> anyhow::R
         }
     };
     claim.write_spec(spec)?;
+    let stop = options.stop.clone();
+    // A run alone trains as a population of one, by the one training loop.
     let session = Session::open(spec, run_dir, &data, start, time, started, options)?;
-    let end = session.run()?;
+    let end = session::train(vec![session], &stop, false)?.pop().expect("one end per session")?;
     drop(claim);
     Ok(end.into())
 }
@@ -127,16 +74,6 @@ impl From<SessionEnd> for RunEnd {
             SessionEnd::Stopped { step } => RunEnd::Stopped { step },
         }
     }
-}
-
-/// Where a run starts: its network and optimizer state, and the checkpoint's position (None:
-/// step 0).
-pub(crate) struct Start {
-    /// The run's network spec, with sizes from the data.
-    pub model_spec: MlpSpec,
-    pub model: Mlp,
-    pub sgd: Sgd,
-    pub position: Option<Position>,
 }
 
 /// A run directory locked for training by this process.
@@ -192,16 +129,15 @@ impl Claim {
         // share the data but not the law).
         let model_spec = MlpSpec { init: spec.model.init, layer_init: spec.model.layer_init.clone(), ..data.model_spec.clone() };
         let mut model = Mlp::init(&model_spec, spec.seed, &device.clone().autodiff())?;
-        let mut sgd = Sgd::new(spec.train.momentum, spec.train.weight_decay, model.layers.len());
-        let position = match checkpoint {
+        let (velocity, position) = match checkpoint {
             Some((tensors, pos)) => {
                 model = model.load_host(&tensors).map_err(anyhow::Error::msg).context("the checkpoint does not fit the model")?;
-                sgd.load_host(&tensors, device);
-                Some(pos)
+                let velocity = Velocity::from_host(&tensors, model.layers.len(), device).map_err(anyhow::Error::msg).context("the checkpoint's momentum")?;
+                (velocity, Some(pos))
             }
-            None => None,
+            None => (Velocity::default(), None),
         };
-        Ok(Start { model_spec, model, sgd, position })
+        Ok(Start { model_spec, model, velocity, position })
     }
 
     /// A run that could not start leaves no directory behind (only the lock was made).
@@ -240,8 +176,10 @@ fn check_fresh(run_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Refuse a model whose training would not fit in memory, before allocating it: weights,
-/// gradients and momentum (3 copies of the parameters) plus activations and their gradients for
-/// a batch, for each of `members` networks trained at once (a population; 1 for a run alone).
+/// gradients, momentum and the member's own network, which the training loop writes from the
+/// stacked weights at boundaries (4 copies of the parameters), plus activations and their
+/// gradients for a batch, for each of `members` networks trained at once (a population; 1 for a
+/// run alone).
 /// Only on the CPU backend, where the limit is the machine's available memory.
 pub fn check_memory(widths: &[usize], batch: usize, members: usize, device: &Device) -> anyhow::Result<()> {
     if *device != Device::flex() {
@@ -249,7 +187,7 @@ pub fn check_memory(widths: &[usize], batch: usize, members: usize, device: &Dev
     }
     let params: f64 = widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
     let activations: f64 = widths.iter().map(|&w| (w * batch) as f64).sum();
-    let need = 4.0 * (3.0 * params + 4.0 * activations) * members as f64;
+    let need = 4.0 * (4.0 * params + 4.0 * activations) * members as f64;
     let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         m.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb * 1024.0)
     });
@@ -257,7 +195,7 @@ pub fn check_memory(widths: &[usize], batch: usize, members: usize, device: &Dev
         && need > available
     {
         bail!(
-            "config: `model.hidden` = {:?}: training {} needs about {:.1} GB ({:.0} M parameters, 3 copies, and batch activations), \
+            "config: `model.hidden` = {:?}: training {} needs about {:.1} GB ({:.0} M parameters, 4 copies, and batch activations), \
              but {:.1} GB of memory are available",
             &widths[1..widths.len() - 1],
             if members == 1 { "one network".to_string() } else { format!("a population of {members} networks") },

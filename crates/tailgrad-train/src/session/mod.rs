@@ -1,23 +1,25 @@
-//! The training loop of one session: SGD steps, and at read-back boundaries the divergence
-//! check, metrics rows, the end of an epoch (diagnostics, collapse evidence, early stop),
-//! instruments, checkpoints and stop requests. What a session writes is in [`records`]; how it
-//! ends (summary, console, HParams) in [`ending`]; how it starts in [`opening`].
+//! One run's side of training: at read-back boundaries the divergence check, metrics rows, the
+//! end of an epoch (diagnostics, collapse evidence, early stop), instruments, checkpoints and
+//! stop requests. The SGD steps themselves are taken by the one training loop, [`training`],
+//! for a population of sessions (a run alone is a population of one). What a session writes is
+//! in [`records`]; how it ends (summary, console, HParams) in [`ending`]; how it starts in
+//! [`opening`].
 
-mod batched;
 mod ending;
 mod opening;
 mod records;
+mod training;
 
-pub(crate) use batched::train_batched;
+pub(crate) use opening::Start;
+pub(crate) use training::train;
 
 use crate::checkpoint::Position;
 use crate::console::ConsoleOut;
 use crate::outcome::Diverged;
+use crate::prepared::Prepared;
 use crate::probe::{Probe, ProbeContext, ProbeLog};
-use crate::run::Prepared;
-use crate::sgd::Sgd;
+use crate::sgd::Velocity;
 use crate::spec::RunSpec;
-use crate::stop::StopFlag;
 use crate::timing::{StepClock, timed};
 use anyhow::Context;
 use burn::tensor::{Int, Tensor};
@@ -25,7 +27,7 @@ use std::path::Path;
 use std::time::Instant;
 use tailgrad_data::{DeviceSplit, EpochOrder};
 use tailgrad_model::Mlp;
-use tailgrad_model::loss::{nll_sum_and_correct, read_f32s, read_i64s};
+use tailgrad_model::loss::{read_f32s, read_i64s};
 use tailgrad_rundir::csvlog::Log;
 use tailgrad_rundir::tensorboard::EventWriter;
 use tailgrad_rundir::{DiagnosticsRow, LayerDiagnostics, MetricRow, StepRow, Summary, Timings};
@@ -71,13 +73,16 @@ pub(crate) struct Session<'a> {
     data: &'a Prepared,
     /// This run's network spec (a population's members share `data` but not the init law).
     model_spec: tailgrad_model::MlpSpec,
+    /// The network as the instruments, evaluation and checkpoints see it: the training loop
+    /// writes it from the stacked weights before each boundary (and before each step when an
+    /// instrument looks at every step).
     model: Mlp,
-    sgd: Sgd,
+    /// Its momentum buffers (a population of one), written by the loop like the weights.
+    velocity: Velocity,
     logs: Logs,
     console: ConsoleOut,
     probes: Vec<Box<dyn Probe>>,
     probe_logs: Vec<ProbeLog>,
-    stop: StopFlag,
     description: String,
     pos: Position,
     steps_per_epoch: u64,
@@ -118,28 +123,6 @@ impl<'a> Session<'a> {
         self.spec.train.lr_at(step, self.steps_per_epoch, self.planned_steps)
     }
 
-    /// Train to the end of the budget, to divergence, or to a stop request.
-    pub(crate) fn run(mut self) -> anyhow::Result<SessionEnd> {
-        self.begin()?;
-        let batches = self.batches();
-        while self.pos.step < self.total_steps {
-            let order = self.epoch_order();
-            while self.pos.batch < batches && self.pos.step < self.total_steps {
-                let last_of_epoch = self.pos.batch + 1 == batches;
-                self.step(&order, last_of_epoch)?;
-                match self.after_step(last_of_epoch, self.stop.requested())? {
-                    After::Continue => {}
-                    After::Diverged(d) => return self.finish(Some(d)),
-                    After::Stopped => return self.stopped(),
-                }
-                if last_of_epoch {
-                    break; // the next epoch draws its own order
-                }
-            }
-        }
-        self.finish(None)
-    }
-
     /// Before the first step of a fresh run: the step-0 metrics row and diagnostics.
     fn begin(&mut self) -> anyhow::Result<()> {
         if self.pos.step == 0 {
@@ -162,39 +145,22 @@ impl<'a> Session<'a> {
         timed(&mut self.time.batching_s, || EpochOrder::new(n, seed, epoch, &device))
     }
 
-    /// One SGD step on the next batch of `order`.
-    fn step(&mut self, order: &EpochOrder, last_of_epoch: bool) -> anyhow::Result<()> {
-        let t = &self.spec.train;
-        let lr = self.lr_at(self.pos.step);
-        if !self.probes.is_empty() {
-            let mut probes = std::mem::take(&mut self.probes);
-            let mut spent = 0.0;
-            let result = timed(&mut spent, || {
-                let ctx = self.probe_context(lr);
-                probes.iter_mut().try_for_each(|p| p.before_step(&ctx))
-            });
-            self.probes = probes;
-            result?;
-            self.time.probes_s += spent;
-            self.clock.exclude(spent);
+    /// Before the step from the current position (taken at rate `lr`): the instruments that
+    /// look at every step see the network.
+    fn before_step(&mut self, lr: f64) -> anyhow::Result<()> {
+        if self.probes.is_empty() {
+            return Ok(());
         }
-        let train_set = self.train_set();
-        let (x, y) = timed(&mut self.time.batching_s, || train_set.batch(order, self.pos.batch as usize, t.batch_size));
-        let b = y.dims()[0];
-        let (nll, correct) = nll_sum_and_correct(self.model.forward(x), y);
-        let loss = nll.div_scalar(b as f64);
-        let grads = loss.backward();
-        if last_of_epoch && self.histograms_due() {
-            let layers = self.model.layers.iter().map(|layer| {
-                let w = layer.weight.val();
-                (w.clone().inner(), w.grad(&grads))
-            });
-            let spent = self.histograms(layers.collect())?;
-            self.clock.exclude(spent);
-        }
-        self.sgd.step(&mut self.model, &grads, lr);
-        self.record_step(loss.inner(), correct.inner(), b);
-        Ok(())
+        let mut probes = std::mem::take(&mut self.probes);
+        let mut spent = 0.0;
+        let result = timed(&mut spent, || {
+            let ctx = self.probe_context(lr);
+            probes.iter_mut().try_for_each(|p| p.before_step(&ctx))
+        });
+        self.probes = probes;
+        self.time.probes_s += spent;
+        self.clock.exclude(spent);
+        result
     }
 
     /// Count a step taken from the current position: its loss and correct count (read back

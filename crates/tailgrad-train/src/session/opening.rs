@@ -2,10 +2,13 @@
 //! file with its restart marker and HParams record, the probes' logs, the diagnostic batch.
 
 use super::{Logs, Pending, Session};
+use crate::checkpoint::Position;
 use crate::console::ConsoleOut;
+use crate::options::TrainOptions;
 use crate::outcome::chance_threshold;
+use crate::prepared::Prepared;
 use crate::probe::ProbeLog;
-use crate::run::{Prepared, Start, TrainOptions};
+use crate::sgd::Velocity;
 use crate::spec::RunSpec;
 use crate::timing::StepClock;
 use anyhow::Context;
@@ -14,7 +17,18 @@ use std::time::Instant;
 use tailgrad_rundir::csvlog::Log;
 use tailgrad_rundir::tensorboard::EventWriter;
 use tailgrad_rundir::{DiagnosticsRow, LayerDiagnostics, StepRow, Timings, diagnostics as diag_file};
+use tailgrad_model::{Mlp, MlpSpec};
 use tailgrad_rundir::{metrics as metrics_file, steps as steps_file};
+
+/// Where a session starts: its network and momentum buffers, and the checkpoint's position
+/// (None: step 0).
+pub(crate) struct Start {
+    /// The run's network spec, with sizes from the data.
+    pub model_spec: MlpSpec,
+    pub model: Mlp,
+    pub velocity: Velocity,
+    pub position: Option<Position>,
+}
 
 impl<'a> Session<'a> {
     /// Open the logs (fresh, or cut back to the checkpoint's step) and get ready to train.
@@ -27,7 +41,7 @@ impl<'a> Session<'a> {
         started: Instant,
         options: TrainOptions,
     ) -> anyhow::Result<Self> {
-        let Start { model_spec, model, sgd, position } = start;
+        let Start { model_spec, model, velocity, position } = start;
         let t = &spec.train;
         let steps_per_epoch = data.train_set.batches(t.batch_size) as u64;
         let planned_steps = t.planned_steps(steps_per_epoch);
@@ -84,12 +98,11 @@ impl<'a> Session<'a> {
             data,
             model_spec,
             model,
-            sgd,
+            velocity,
             logs: Logs { metrics, steps, diagnostics, events },
             console,
             probes: options.probes,
             probe_logs,
-            stop: options.stop,
             description: options.description,
             steps_per_epoch,
             planned_steps,

@@ -131,7 +131,7 @@ impl Session<'_> {
     pub(super) fn checkpoint(&mut self) -> anyhow::Result<()> {
         let start = Instant::now();
         let mut tensors: Vec<HostTensor> = self.model.to_host();
-        tensors.extend(self.sgd.to_host());
+        tensors.extend(self.velocity.to_host());
         self.pos.wall_s = self.wall();
         self.since_checkpoint = Instant::now();
         checkpoint::save(self.run_dir, &tensors, &self.pos, self.spec.train.keep_checkpoints)?;

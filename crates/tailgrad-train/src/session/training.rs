@@ -1,38 +1,34 @@
-//! The training loop of a population: one batched SGD step for all members, then each member's
-//! own boundary work (read-back, metrics, epoch end, checkpoint) exactly as a session alone does
-//! it, on its own network, which is written from the stacked weights before each boundary.
+//! The training loop, the only one: a population's members (a run alone is a population of one)
+//! take one batched SGD step together, then each does its own boundary work (read-back, metrics,
+//! epoch end, instruments, checkpoint) on its own network, which is written from the stacked
+//! weights before each boundary.
 
 use super::{After, Session, SessionEnd};
-use crate::sgd::sgd_update;
+use crate::sgd::{Sgd, Velocity};
 use crate::stop::StopFlag;
-use burn::tensor::{Gradients, Int, Tensor};
+use burn::tensor::{Int, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::time::Instant;
 use tailgrad_data::EpochOrder;
 use tailgrad_model::StackedMlp;
-use tailgrad_model::population::{select_members, stacked_nll_sum_and_correct};
-
-/// The members' momentum buffers, stacked like the weights (None before the first step, or
-/// without momentum).
-struct StackedVelocity {
-    weights: Vec<Option<Tensor<3>>>,
-    biases: Vec<Option<Tensor<2>>>,
-}
+use tailgrad_model::loss::read_f32s;
+use tailgrad_model::population::stacked_nll_sum_and_correct;
 
 /// Train `sessions` (all at the same position, same schedule) to their ends; an end per session,
-/// in order.
-pub(crate) fn train_batched(mut sessions: Vec<Session<'_>>, stop: &StopFlag) -> anyhow::Result<Vec<anyhow::Result<SessionEnd>>> {
+/// in order. `population_bar`: show one progress bar for all (the members themselves are quiet).
+pub(crate) fn train(mut sessions: Vec<Session<'_>>, stop: &StopFlag, population_bar: bool) -> anyhow::Result<Vec<anyhow::Result<SessionEnd>>> {
     let mut ends: Vec<Option<anyhow::Result<SessionEnd>>> = sessions.iter().map(|_| None).collect();
     let mut ids: Vec<usize> = (0..sessions.len()).collect();
     for s in &mut sessions {
         s.begin()?;
     }
     sessions.iter_mut().for_each(|s| s.clock.restart());
+    let sgd = Sgd::new(sessions[0].spec.train.momentum, sessions[0].spec.train.weight_decay);
     let mut net = StackedMlp::stack(&sessions.iter().map(|s| &s.model).collect::<Vec<_>>());
-    let mut velocity = stack_velocity(&sessions);
+    let mut velocity = Velocity::stack(&sessions.iter().map(|s| &s.velocity).collect::<Vec<_>>());
     let mut orders: HashMap<u64, EpochOrder> = HashMap::new();
-    let bar = ProgressBar::new(sessions[0].planned_steps);
+    let bar = if population_bar { ProgressBar::new(sessions[0].planned_steps) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("{prefix:.bold} {bar:30} {pos}/{len} steps {elapsed}<{eta} {msg}").expect("valid template"));
     bar.set_prefix(format!("population of {}", sessions.len()));
     bar.set_position(sessions[0].pos.step);
@@ -58,6 +54,11 @@ pub(crate) fn train_batched(mut sessions: Vec<Session<'_>>, stop: &StopFlag) -> 
                 }
             }
         }
+        // Instruments that look at every step see their (only) member's network first.
+        for (p, s) in sessions.iter_mut().enumerate().filter(|(_, s)| !s.probes.is_empty()) {
+            net.write_member(p, &mut s.model);
+            s.before_step(lr)?;
+        }
         // One sub-batch per member, from its own data order.
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
         for s in &mut sessions {
@@ -68,10 +69,16 @@ pub(crate) fn train_batched(mut sessions: Vec<Session<'_>>, stop: &StopFlag) -> 
             ys.push(y);
         }
         let b = ys[0].dims()[0];
-        let (x, y): (Tensor<3>, Tensor<2, Int>) = (Tensor::stack(xs, 0), Tensor::stack(ys, 0));
+        // (A run alone skips the stacking and, below, the slicing: four tensor operations a step,
+        // ~4% of an overhead-bound step such as 784-50-50-10's at batch 50.)
+        let alone = sessions.len() == 1;
+        let (x, y): (Tensor<3>, Tensor<2, Int>) =
+            if alone { (xs.remove(0).unsqueeze_dim(0), ys.remove(0).unsqueeze_dim(0)) } else { (Tensor::stack(xs, 0), Tensor::stack(ys, 0)) };
         let (nll, correct) = stacked_nll_sum_and_correct(net.forward(x), y);
         let losses = nll.div_scalar(b as f64);
-        let grads = losses.clone().sum().backward();
+        // Backward from the `[P]` losses seeds each with 1: the gradient of their sum, so each
+        // member's slice gets its own loss's gradient (no sum op needed, for P = 1 neither).
+        let grads = losses.clone().backward();
         if last_of_epoch {
             let mut spent = 0.0;
             for (p, s) in sessions.iter_mut().enumerate().filter(|(_, s)| s.histograms_due()) {
@@ -83,24 +90,28 @@ pub(crate) fn train_batched(mut sessions: Vec<Session<'_>>, stop: &StopFlag) -> 
             }
             sessions.iter_mut().for_each(|s| s.clock.exclude(spent));
         }
-        step(&mut net, &mut velocity, &grads, &sessions[0], lr);
+        sgd.step(&mut net, &mut velocity, &grads, lr);
         let (losses, correct) = (losses.inner(), correct.inner());
         for (p, s) in sessions.iter_mut().enumerate() {
-            s.record_step(losses.clone().narrow(0, p, 1), correct.clone().narrow(0, p, 1), b);
+            let (loss, right) = if alone { (losses.clone(), correct.clone()) } else { (losses.clone().narrow(0, p, 1), correct.clone().narrow(0, p, 1)) };
+            s.record_step(loss, right, b);
         }
         let stopping = stop.requested();
         if !sessions[0].boundary_due(last_of_epoch, stopping) {
             continue;
         }
         // Every member reaches its boundaries at the same steps: write its network, then let it
-        // do what a session alone does there. Each member's step clock stops here and restarts
-        // after the round, so it counts the population's steps and none of the boundary work.
+        // do what a session alone does there. Each member's step clock stops here, once the
+        // device has finished the steps (reading this step's losses waits for them on wgpu), and
+        // restarts after the round, so it counts the population's steps and none of the
+        // boundary work.
+        read_f32s(losses);
         sessions.iter_mut().for_each(|s| s.clock.close_segment());
         let mut keep = Vec::new();
         let mut ended = Vec::new();
         for (p, s) in sessions.iter_mut().enumerate() {
             net.write_member(p, &mut s.model);
-            write_velocity(&velocity, p, s);
+            s.velocity = velocity.member(p);
             s.clock.restart();
             match s.after_step(last_of_epoch, stopping) {
                 Ok(After::Continue) => keep.push(p),
@@ -136,7 +147,7 @@ fn remove<'a>(
     sessions: &mut Vec<Session<'a>>,
     ids: &mut Vec<usize>,
     net: &mut StackedMlp,
-    velocity: &mut StackedVelocity,
+    velocity: &mut Velocity,
     keep: &[usize],
 ) -> Vec<(usize, usize, Session<'a>)> {
     let mut gone = Vec::new();
@@ -150,46 +161,7 @@ fn remove<'a>(
     }
     if !keep.is_empty() {
         net.retain(keep);
-        let select = |v: &mut Option<Tensor<3>>| *v = v.take().map(|v| select_members(v, keep));
-        velocity.weights.iter_mut().for_each(select);
-        velocity.biases.iter_mut().for_each(|v| *v = v.take().map(|v| select_members(v, keep)));
+        velocity.retain(keep);
     }
     gone
-}
-
-/// One SGD step on every member's parameters (the update of [`crate::sgd`], slice by slice).
-fn step(net: &mut StackedMlp, velocity: &mut StackedVelocity, grads: &Gradients, lead: &Session, lr: f64) {
-    let (momentum, decay) = (lead.spec.train.momentum, lead.spec.train.weight_decay);
-    for (w, v) in net.weights.iter_mut().zip(&mut velocity.weights) {
-        if let Some(g) = w.grad(grads) {
-            *w = Tensor::from_inner(sgd_update(w.clone().inner(), g, v, momentum, decay, lr)).require_grad();
-        }
-    }
-    if let Some(biases) = net.biases.as_mut() {
-        for (b, v) in biases.iter_mut().zip(&mut velocity.biases) {
-            if let Some(g) = b.grad(grads) {
-                *b = Tensor::from_inner(sgd_update(b.clone().inner(), g, v, momentum, decay, lr)).require_grad();
-            }
-        }
-    }
-}
-
-/// The members' momentum buffers stacked (a layer's stays None until every member has one).
-fn stack_velocity(sessions: &[Session]) -> StackedVelocity {
-    fn stacked<const D: usize, const E: usize>(per_member: Vec<&[Option<Tensor<D>>]>) -> Vec<Option<Tensor<E>>> {
-        (0..per_member[0].len())
-            .map(|l| per_member.iter().map(|v| v[l].clone()).collect::<Option<Vec<_>>>().map(|vs| Tensor::stack(vs, 0)))
-            .collect()
-    }
-    StackedVelocity {
-        weights: stacked(sessions.iter().map(|s| s.sgd.velocity().0).collect()),
-        biases: stacked(sessions.iter().map(|s| s.sgd.velocity().1).collect()),
-    }
-}
-
-/// Member `p`'s momentum buffers, written into its own optimizer (for its checkpoint).
-fn write_velocity(velocity: &StackedVelocity, p: usize, s: &mut Session) {
-    let weights = velocity.weights.iter().map(|v| v.clone().map(|v| v.narrow(0, p, 1).squeeze_dim(0))).collect();
-    let biases = velocity.biases.iter().map(|v| v.clone().map(|v| v.narrow(0, p, 1).squeeze_dim(0))).collect();
-    s.sgd.set_velocity(weights, biases);
 }

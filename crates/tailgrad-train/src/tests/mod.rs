@@ -199,17 +199,43 @@ fn a_run_directory_has_one_owner_and_a_fresh_run_needs_an_empty_one() {
 }
 
 #[test]
+fn a_spec_changed_in_code_is_validated_before_a_run_starts() {
+    // RunSpec's fields are public (a study or a script sets them); `train` holds the result to
+    // the rules of a config file, before it touches the run directory.
+    let tmp = tailgrad_testkit::TempDir::new();
+    let spec = small_spec(&[]);
+    let cases = [
+        (RunSpec { train: TrainSpec { lr: -1.0, ..spec.train.clone() }, ..spec.clone() }, "config: `train.lr` must be finite and > 0"),
+        (RunSpec { data: tailgrad_data::DataSpec { label_noise: 1.5, ..spec.data.clone() }, ..spec.clone() }, "`data.label_noise` = 1.5 must be in [0, 1)"),
+        (RunSpec { name: "a/b".into(), ..spec.clone() }, "config: `name`"),
+    ];
+    for (k, (bad, expected)) in cases.into_iter().enumerate() {
+        let dir = tmp.path().join(format!("run{k}"));
+        let e = train(&bad, &dir, options(false)).unwrap_err().to_string();
+        assert!(e.contains(expected), "{e}");
+        assert!(!dir.exists(), "a refused spec leaves no directory");
+        let member = crate::Member { spec: bad, run_dir: dir.clone(), resume: false };
+        let ends = crate::train_population(&[member], &cpu(), "cpu", StopFlag::never()).unwrap();
+        assert!(ends[0].as_ref().unwrap_err().to_string().contains(expected));
+        assert!(!dir.exists());
+    }
+}
+
+#[test]
 fn sgd_step_matches_the_formula() {
     // One linear layer, loss = sum(x W) with x = [1, 2]: dL/dW = x^T 1 = [[1, 1], [2, 2]].
     let device = cpu().autodiff();
     let spec: MlpSpec = toml::from_str("input = 2\nclasses = 2\nactivation = \"linear\"\ninit = { law = \"gaussian\" }").unwrap();
     let mut model = Mlp::init(&spec, 0, &device).unwrap();
     let w0 = model.to_host()[0].values.clone();
-    let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 2]), &device);
-    let mut sgd = sgd::Sgd::new(0.5, 0.1, 1);
+    // A network alone trains as a population of one.
+    let mut net = tailgrad_model::StackedMlp::stack(&[&model]);
+    let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 1, 2]), &device);
+    let (sgd, mut velocity) = (sgd::Sgd::new(0.5, 0.1), sgd::Velocity::default());
     for k in 0..2 {
-        let grads = model.forward(x.clone()).sum().backward();
-        sgd.step(&mut model, &grads, 0.01);
+        let grads = net.forward(x.clone()).sum().backward();
+        sgd.step(&mut net, &mut velocity, &grads, 0.01);
+        net.write_member(0, &mut model);
         let w = model.to_host()[0].values.clone();
         let g = [1.0f32, 1.0, 2.0, 2.0];
         // Step 1: v = g + 0.1 w0, w1 = w0 - 0.01 v. Step 2: v' = 0.5 v + g + 0.1 w1.
