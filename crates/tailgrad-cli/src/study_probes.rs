@@ -53,17 +53,9 @@ fn figures(cells: &[Cell]) -> anyhow::Result<Vec<(&'static StudyFigure, Vec<Pane
     for c in cells {
         for run in &c.runs {
             for StudyPoint { figure, line, x, y } in study_points(run)? {
-                let at = match found.iter().position(|(f, _)| std::ptr::eq(*f, figure)) {
-                    Some(at) => at,
-                    None => {
-                        found.push((figure, Vec::new()));
-                        found.len() - 1
-                    }
-                };
-                let panels = &mut found[at].1;
-                let panel = entry(panels, c.panel);
+                let panel = entry(entry(&mut found, figure), c.panel.to_string());
                 let name = if line.is_empty() { c.series.to_string() } else { format!("{}, {line}", c.series) };
-                let xs = entry(panel, &name);
+                let xs = entry(panel, name);
                 match xs.iter_mut().find(|(x0, _)| *x0 == x) {
                     Some((_, ys)) => ys.push(y),
                     None => xs.push((x, vec![y])),
@@ -93,12 +85,12 @@ fn figures(cells: &[Cell]) -> anyhow::Result<Vec<(&'static StudyFigure, Vec<Pane
         .collect())
 }
 
-/// The entry named `key` of an ordered list, made empty if new.
-fn entry<'a, T: Default>(list: &'a mut Vec<(String, T)>, key: &str) -> &'a mut T {
-    let at = match list.iter().position(|(k, _)| k == key) {
+/// The entry of `key` in an ordered list, made empty if new.
+fn entry<K: PartialEq, T: Default>(list: &mut Vec<(K, T)>, key: K) -> &mut T {
+    let at = match list.iter().position(|(k, _)| *k == key) {
         Some(at) => at,
         None => {
-            list.push((key.to_string(), T::default()));
+            list.push((key, T::default()));
             list.len() - 1
         }
     };

@@ -135,7 +135,7 @@ impl Claim {
                 let velocity = Velocity::from_host(&tensors, model.layers.len(), device).map_err(anyhow::Error::msg).context("the checkpoint's momentum")?;
                 (velocity, Some(pos))
             }
-            None => (Velocity::default(), None),
+            None => (Velocity::new(model.layers.len()), None),
         };
         Ok(Start { model_spec, model, velocity, position })
     }

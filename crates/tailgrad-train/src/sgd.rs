@@ -21,7 +21,7 @@ pub struct Sgd {
 /// Momentum buffers stacked like a population's parameters: per layer, weights `[P, fan_in,
 /// fan_out]` and biases `[P, fan_out]` (None before the first step, or without momentum). A run
 /// alone holds `P = 1`.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Velocity {
     weights: Vec<Option<Tensor<3>>>,
     biases: Vec<Option<Tensor<2>>>,
@@ -35,7 +35,6 @@ impl Sgd {
     /// One step on every parameter of `net` that has a gradient in `grads` (each member's slice
     /// takes its own update: the members' losses are summed, so `grads` holds each one's own).
     pub fn step(&self, net: &mut StackedMlp, velocity: &mut Velocity, grads: &Gradients, lr: f64) {
-        velocity.fit(net.weights.len());
         for (w, v) in net.weights.iter_mut().zip(&mut velocity.weights) {
             if let Some(g) = w.grad(grads) {
                 *w = Tensor::from_inner(self.update(w.clone().inner(), g, v, lr)).require_grad();
@@ -68,17 +67,15 @@ impl Sgd {
 }
 
 impl Velocity {
-    /// One slot per layer (a fresh optimizer has none filled).
-    fn fit(&mut self, layers: usize) {
-        self.weights.resize(layers, None);
-        self.biases.resize(layers, None);
+    /// The empty buffers of a network of `layers` layers (before its first step).
+    pub fn new(layers: usize) -> Velocity {
+        Velocity { weights: vec![None; layers], biases: vec![None; layers] }
     }
 
     /// The members' buffers stacked in order; a layer's stays None until every member has one.
     pub fn stack(members: &[&Velocity]) -> Velocity {
         fn stacked<const D: usize>(slots: Vec<&[Option<Tensor<D>>]>) -> Vec<Option<Tensor<D>>> {
-            let layers = slots.iter().map(|s| s.len()).max().unwrap_or(0);
-            (0..layers).map(|l| slots.iter().map(|s| s.get(l).cloned().flatten()).collect::<Option<Vec<_>>>().map(|vs| Tensor::cat(vs, 0))).collect()
+            (0..slots[0].len()).map(|l| slots.iter().map(|s| s[l].clone()).collect::<Option<Vec<_>>>().map(|vs| Tensor::cat(vs, 0))).collect()
         }
         Velocity {
             weights: stacked(members.iter().map(|v| v.weights.as_slice()).collect()),
@@ -120,8 +117,7 @@ impl Velocity {
     /// The buffers saved by [`Velocity::to_host`] (other tensors are skipped), as a population of
     /// one on `device`, for a network of `layers` layers.
     pub fn from_host(tensors: &[HostTensor], layers: usize, device: &burn::tensor::Device) -> Result<Velocity, String> {
-        let mut velocity = Velocity::default();
-        velocity.fit(layers);
+        let mut velocity = Velocity::new(layers);
         for t in tensors {
             let Some(rest) = t.name.strip_prefix("velocity.layers.") else { continue };
             let bad = || format!("tensor `{}` is not velocity.layers.<l>.weight|bias for l < {layers}", t.name);

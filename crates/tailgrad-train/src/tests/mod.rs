@@ -231,7 +231,7 @@ fn sgd_step_matches_the_formula() {
     // A network alone trains as a population of one.
     let mut net = tailgrad_model::StackedMlp::stack(&[&model]);
     let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 1, 2]), &device);
-    let (sgd, mut velocity) = (sgd::Sgd::new(0.5, 0.1), sgd::Velocity::default());
+    let (sgd, mut velocity) = (sgd::Sgd::new(0.5, 0.1), sgd::Velocity::new(1));
     for k in 0..2 {
         let grads = net.forward(x.clone()).sum().backward();
         sgd.step(&mut net, &mut velocity, &grads, 0.01);
