@@ -169,11 +169,10 @@ pub fn criticality(args: CriticalityArgs) -> anyhow::Result<ExitCode> {
     let images = if spec.images == 0 || spec.alpha.is_empty() {
         None
     } else {
-        let mut data = tailgrad_data::DataSpec::new(tailgrad_data::Dataset::Mnist);
-        data.dir = args.data_dir.clone();
+        let data = tailgrad_data::DataSpec::new(tailgrad_data::Dataset::Mnist).with_dir(args.data_dir.clone());
         crate::data_cmd::ensure(&data, false)?;
         let split = data.load(spec.seed)?;
-        let x = split.test.normalized(split.dataset, data.normalize);
+        let x = split.test.normalized(split.dataset, data.normalize());
         Some(x[..spec.images.min(split.test.len()) * 784].to_vec())
     };
     let out = args.runs_dir.join(&spec.name);

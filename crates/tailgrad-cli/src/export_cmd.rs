@@ -26,18 +26,15 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let file = args.run_dir.join("spec.toml");
     let overrides: Vec<String> = args.data_dir.iter().map(|d| format!("data.dir={}", crate::toml_string(&d.display().to_string()))).collect();
     let spec = RunSpec::from_file(&file, &overrides).with_context(|| format!("{} is not a run directory", args.run_dir.display()))?;
-    data_cmd::ensure(&spec.data, false)?;
-    let split = spec.data.load(spec.seed)?;
-    let mut model_spec = spec.model.clone();
-    model_spec.input = split.train.features();
-    if model_spec.classes == 0 {
-        model_spec.classes = split.train.classes;
-    }
+    data_cmd::ensure(spec.data(), false)?;
+    let split = spec.data().load(spec.seed())?;
+    let classes = if spec.model().classes() == 0 { split.train.classes } else { spec.model().classes() };
+    let model_spec = spec.model().clone().with_sizes(split.train.features(), classes);
     // The trainer draws the initial weights on the host from (spec, seed): the same on every backend.
-    let init = Mlp::init(&model_spec, spec.seed, &burn::tensor::Device::flex())?.to_host();
+    let init = Mlp::init(&model_spec, spec.seed(), &burn::tensor::Device::flex())?.to_host();
     let n = split.train.len();
-    let epochs = args.epochs.unwrap_or(spec.train.epochs as u64).max(1);
-    let order: Vec<i64> = (0..epochs).flat_map(|e| tailgrad_data::device::epoch_permutation(n, spec.seed, e)).collect();
+    let epochs = args.epochs.unwrap_or(spec.train().epochs() as u64).max(1);
+    let order: Vec<i64> = (0..epochs).flat_map(|e| tailgrad_data::device::epoch_permutation(n, spec.seed(), e)).collect();
     let le = |v: &[i64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let index: Vec<i64> = split.train_index.iter().map(|&i| i as i64).collect();
     let labels: Vec<i64> = split.train.labels.iter().map(|&l| l as i64).collect();
@@ -49,18 +46,18 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     buffers.push(("train_labels".into(), Dtype::I64, vec![n], le(&labels)));
     buffers.push(("order".into(), Dtype::I64, vec![epochs as usize, n], le(&order)));
     let views = buffers.iter().map(|(name, dtype, shape, bytes)| Ok((name.clone(), TensorView::new(*dtype, shape.clone(), bytes)?))).collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
-    let (mean, std) = match spec.data.normalize {
+    let (mean, std) = match spec.data().normalize() {
         Normalization::Standard => split.dataset.mean_std(),
         Normalization::Unit => (&[0.0f32, 0.0, 0.0][..split.train.shape[0]], &[1.0f32, 1.0, 1.0][..split.train.shape[0]]),
     };
     let meta = HashMap::from([
         ("spec".to_string(), spec.to_toml()),
         ("dataset".to_string(), split.dataset.to_string()),
-        ("source".to_string(), if spec.data.split_test_file.is_some() { "test".into() } else { "train".into() }),
+        ("source".to_string(), if spec.data().split_test_file().is_some() { "test".into() } else { "train".into() }),
         ("mean".to_string(), serde_json::to_string(mean)?),
         ("std".to_string(), serde_json::to_string(std)?),
-        ("batch_size".to_string(), spec.train.batch_size.to_string()),
-        ("lr".to_string(), spec.train.lr.to_string()),
+        ("batch_size".to_string(), spec.train().batch_size().to_string()),
+        ("lr".to_string(), spec.train().lr().to_string()),
     ]);
     let bytes = safetensors::serialize(views, Some(meta))?;
     let out = args.out.unwrap_or_else(|| args.run_dir.join("export.safetensors"));

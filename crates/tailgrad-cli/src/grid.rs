@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tailgrad_init::InitSpec;
 use tailgrad_report::{Cell, RunRef};
-use tailgrad_train::RunSpec;
+use tailgrad_train::{RawRunSpec, RunSpec};
 use tailgrad_train::spec::apply_override;
 
 /// The default study, built in so that `tailgrad compare` works from any directory.
@@ -243,7 +243,7 @@ impl StudyFile {
         let mut run = self.run.clone();
         run.entry("name").or_insert_with(|| toml::Value::String(self.study.name.clone()));
         let base = RunSpec::from_table(run, &[], origin)?;
-        if base.model.layer_init.is_some() && !self.study.alpha.is_empty() {
+        if base.model().layer_init().is_some() && !self.study.alpha.is_empty() {
             bail!("{origin}: `run.model.layer_init` cannot be combined with a study's alpha x sigma_w grid, which sets `model.init` of every layer");
         }
         Ok(base)
@@ -284,11 +284,12 @@ impl StudyFile {
                 apply_override(&mut run, &format!("{}={text}", axis.key)).with_context(|| format!("{origin}: `study.axes.\"{}\"`", axis.key))?;
             }
             run.insert("name".into(), toml::Value::String(self.study.name.clone()));
-            let mut cell_spec = if axes.iter().any(|a| a.key != "alpha" && a.key != "sigma_w") { RunSpec::from_table(run, &[], origin)? } else { base.clone() };
+            let cell_spec = if axes.iter().any(|a| a.key != "alpha" && a.key != "sigma_w") { RunSpec::from_table(run, &[], origin)? } else { base.clone() };
+            let mut cell_raw = RawRunSpec::from(cell_spec);
             let value = |key: &str| axes.iter().position(|a| a.key == key).and_then(|i| values[i].as_float());
             if let (Some(alpha), Some(sigma_w)) = (value("alpha"), value("sigma_w")) {
-                cell_spec.model.init = InitSpec::stable(alpha, sigma_w)
-                    .map(|i| i.with_fan(base.model.init.fan()))
+                cell_raw.model.init = InitSpec::stable(alpha, sigma_w)
+                    .map(|i| i.with_fan(base.model().init().fan()))
                     .with_context(|| format!("{origin}: grid point alpha = {alpha}, sigma_w = {sigma_w}"))?;
             }
             // Named alpha first (`a1.5_s0.5`, as the grid's directories always were), then in loop order.
@@ -314,10 +315,10 @@ impl StudyFile {
             });
             let cell = Cell { series: index_of(&mut series_names, &series), panel: index_of(&mut panel_names, &panel) };
             for &seed in &self.study.seeds {
-                let mut spec = cell_spec.clone();
-                spec.name = format!("{cell_dir}-seed{seed}");
-                spec.seed = seed;
-                spec.validate()?;
+                let mut raw = cell_raw.clone();
+                raw.name = format!("{cell_dir}-seed{seed}");
+                raw.seed = seed;
+                let spec = RunSpec::try_from(raw)?;
                 let index = points.len();
                 let dir = study_dir.join(&cell_dir).join(format!("seed{seed}"));
                 points.push(Point { index, seed, spec, dir, cell, series: series.clone(), panel: panel.clone(), reference: reference.clone() });
@@ -362,8 +363,8 @@ mod tests {
         assert_eq!(points.len(), 4);
         let p = &points[3];
         assert_eq!((p.index, p.cell.series, p.cell.panel, p.seed), (3, 1, 0, 4));
-        assert_eq!(p.spec.seed, 4);
-        assert_eq!(p.spec.model.init, InitSpec::stable(2.0, 0.5).unwrap());
+        assert_eq!(p.spec.seed(), 4);
+        assert_eq!(p.spec.model().init(), InitSpec::stable(2.0, 0.5).unwrap());
         assert_eq!(p.dir, Path::new("/s/a2_s0.5/seed4"));
         assert_eq!((p.series.as_str(), p.panel.as_str(), p.reference.as_deref()), ("alpha = 2 (Gaussian)", "sigma_w = 0.5", None));
         assert_eq!(points[0].reference.as_deref(), Some("alpha = 2 (Gaussian)"));
@@ -405,18 +406,18 @@ mod tests {
         // Loop order: the axes by key (model.width, then train.lr), then seeds.
         let p = &points[3];
         assert_eq!(p.dir, Path::new("/s/model.width=128_train.lr=0.001/seed1"));
-        assert_eq!((p.spec.train.lr, p.spec.model.hidden.clone(), p.seed), (0.001, vec![128; p.spec.model.hidden.len()], 1));
+        assert_eq!((p.spec.train().lr(), p.spec.model().hidden().to_vec(), p.seed), (0.001, vec![128; p.spec.model().hidden().len()], 1));
         assert_eq!((p.series.as_str(), p.panel.as_str()), ("train.lr = 0.001", "model.width = 128"));
         assert_eq!(p.reference.as_deref(), Some("train.lr = 0.01"));
         assert_eq!(points[0].reference, None, "the baseline series");
         let q = &points[7];
         assert_eq!((q.cell.series, q.cell.panel), (1, 1));
-        assert_eq!(q.spec.model.init, study.base_spec(&origin).unwrap().model.init, "the init law is the run config's");
+        assert_eq!(q.spec.model().init(), study.base_spec(&origin).unwrap().model().init(), "the init law is the run config's");
         assert!(!study.has_phase_diagram());
         // An init-law axis, the law written as on the command line.
         let (laws, origin) = StudyFile::load(None, &["study.alpha=[]".into(), "study.sigma_w=[]".into(), "study.axes={\"model.init\" = [\"stable:alpha=1,sigma=0.5\", \"gaussian:sigma=1\"]}".into()]).unwrap();
         let points = laws.expand(Path::new("/s"), &origin).unwrap();
-        assert_eq!(points[0].spec.model.init, "stable:alpha=1,sigma=0.5".parse::<InitSpec>().unwrap());
+        assert_eq!(points[0].spec.model().init(), "stable:alpha=1,sigma=0.5".parse::<InitSpec>().unwrap());
         assert_eq!(points.last().unwrap().dir.parent().unwrap(), Path::new("/s/model.init=gaussian:sigma=1"));
     }
 }

@@ -56,12 +56,12 @@ pub fn init_stats(args: InitStatsArgs) -> anyhow::Result<ExitCode> {
     let spec = load_spec(&args)?;
     let seeds = match &args.seeds {
         Some(s) => parse_seeds(s)?,
-        None => vec![spec.seed],
+        None => vec![spec.seed()],
     };
-    data_cmd::ensure(&spec.data, args.common.no_download)?;
+    data_cmd::ensure(spec.data(), args.common.no_download)?;
     let device = Device::flex();
     let data = tailgrad_train::prepare(&spec, &device)?;
-    let samples = if spec.log.diagnostics_samples == 0 { 1000 } else { spec.log.diagnostics_samples };
+    let samples = if spec.log().diagnostics_samples == 0 { 1000 } else { spec.log().diagnostics_samples };
     let widths = data.model_spec.widths();
     for &seed in &seeds {
         // The trainer's own diagnostic batch for this seed.
@@ -71,13 +71,13 @@ pub fn init_stats(args: InitStatsArgs) -> anyhow::Result<ExitCode> {
         let model = Mlp::init(&data.model_spec, seed, &device)?;
         let layers = tailgrad_train::diagnostics::measure(&model, &data.model_spec, x);
         if args.json {
-            println!("{}", serde_json::json!({ "seed": seed, "init": data.model_spec.init.to_string(), "widths": widths, "samples": idx.len(), "layers": layers }));
+            println!("{}", serde_json::json!({ "seed": seed, "init": data.model_spec.init().to_string(), "widths": widths, "samples": idx.len(), "layers": layers }));
             continue;
         }
         let mut out = format!(
             "seed {seed}: {} init {} ({} training samples)\n  layer  fan_in x fan_out  scale c    max|W|/c   Hill alpha  preact RMS    max|h|  saturated\n",
             widths.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-"),
-            data.model_spec.init,
+            data.model_spec.init(),
             idx.len()
         );
         for (d, w) in layers.iter().zip(widths.windows(2)) {

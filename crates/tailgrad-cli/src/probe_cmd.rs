@@ -16,7 +16,7 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let spec = RunSpec::from_file(&dir.join("spec.toml"), &overrides).with_context(|| format!("{} is not a run directory", dir.display()))?;
     tailgrad_probe::instrument(&args.probe)?;
     // The run's own settings for this probe, if it scheduled it, then the command line's.
-    let mut probe_spec = spec.probes.iter().find(|p| p.name == args.probe).cloned().unwrap_or(ProbeSpec {
+    let mut probe_spec = spec.probes().iter().find(|p| p.name == args.probe).cloned().unwrap_or(ProbeSpec {
         name: args.probe.clone(),
         every_steps: 0,
         every_epochs: 0,
@@ -32,17 +32,17 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         path => PathBuf::from(path),
     };
     let (tensors, pos) = checkpoint::load(&ckpt_path)?;
-    data_cmd::ensure(&spec.data, args.no_download)?;
-    let selected = select(spec.backend)?;
-    eprintln!("{}: probe `{}` on {} ({})", spec.name, args.probe, ckpt_path.display(), selected.description);
+    data_cmd::ensure(spec.data(), args.no_download)?;
+    let selected = select(spec.backend())?;
+    eprintln!("{}: probe `{}` on {} ({})", spec.name(), args.probe, ckpt_path.display(), selected.description);
     let data = prepare(&spec, &selected.device)?;
     let model = Mlp::init(&data.model_spec, 0, &selected.device.clone().autodiff())?
         .load_host(&tensors)
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("{} does not fit the run's model", ckpt_path.display()))?;
-    let steps_per_epoch = data.train_set.batches(spec.train.batch_size) as u64;
-    let planned = spec.train.planned_steps(steps_per_epoch);
-    let flipped = (spec.data.label_noise > 0.0).then_some(data.split.noise.flipped.as_slice());
+    let steps_per_epoch = data.train_set.batches(spec.train().batch_size()) as u64;
+    let planned = spec.train().planned_steps(steps_per_epoch);
+    let flipped = (spec.data().label_noise() > 0.0).then_some(data.split.noise.flipped.as_slice());
     let ctx = ProbeContext {
         model: &model,
         train: &data.train_set,
@@ -54,9 +54,9 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         epochs_done: pos.epoch,
         total_steps: pos.step,
         // The rate of the next step from these weights, as the same probe sees it during training.
-        lr: spec.train.lr_at(pos.step, steps_per_epoch, planned),
-        batch_size: spec.train.batch_size,
-        seed: spec.seed,
+        lr: spec.train().lr_at(pos.step, steps_per_epoch, planned),
+        batch_size: spec.train().batch_size(),
+        seed: spec.seed(),
         run_dir: dir,
     };
     let out = tailgrad_probe::offline(&probe_spec, &ctx)?;

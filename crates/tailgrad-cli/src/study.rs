@@ -47,8 +47,8 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     // Every dataset the grid trains on (a `data.name` axis has several).
     let mut datasets: Vec<&tailgrad_data::DataSpec> = Vec::new();
     for p in &points {
-        if !datasets.iter().any(|d| d.name == p.spec.data.name && d.dir == p.spec.data.dir) {
-            datasets.push(&p.spec.data);
+        if !datasets.iter().any(|d| d.name() == p.spec.data().name() && d.dir() == p.spec.data().dir()) {
+            datasets.push(p.spec.data());
         }
     }
     for data in datasets {
@@ -65,7 +65,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     check_consistent(&points, &origin)?;
     // The backend the runs will use, chosen once here (listing wgpu adapters is not free).
-    let selected = tailgrad_backend::select(points[0].spec.backend).ok();
+    let selected = tailgrad_backend::select(points[0].spec.backend()).ok();
     let on_cpu = selected.as_ref().is_some_and(|s| s.backend == tailgrad_backend::BackendChoice::Cpu);
     let population = args.population.unwrap_or_else(|| populations::default_size(on_cpu));
     let existed = study_dir.exists();
@@ -76,15 +76,15 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         }
         return Err(e);
     }
-    let t = &points[0].spec.train;
+    let t = points[0].spec.train();
     let grid: Vec<String> = study.axes().iter().map(|a| format!("{} {}", a.values.len(), a.key)).chain([format!("{} seeds", study.study.seeds.len())]).collect();
     eprintln!(
         "study {}: {} runs ({}), {} epochs each on {} -> {}",
         study.study.name,
         points.len(),
         grid.join(" x "),
-        t.epochs,
-        points[0].spec.data.name,
+        t.epochs(),
+        points[0].spec.data().name(),
         study_dir.display()
     );
     if !study.study.budget.is_empty() {
@@ -95,7 +95,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let mut todo = Vec::new();
     for p in &points {
         match Summary::read(&p.dir) {
-            Ok(s) => eprintln!("[{}/{}] {}: done before ({}), reused", p.index + 1, points.len(), p.spec.name, s.status.outcome()),
+            Ok(s) => eprintln!("[{}/{}] {}: done before ({}), reused", p.index + 1, points.len(), p.spec.name(), s.status.outcome()),
             Err(_) => todo.push(p),
         }
     }
@@ -123,9 +123,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             for (p, end) in task.iter().zip(train_together(task, stop.clone())?) {
                 done += 1;
                 match end {
-                    Ok(RunEnd::Completed(s)) => eprintln!("[{done}/{}] {}: {}", todo.len(), p.spec.name, workers::outcome(&s)),
+                    Ok(RunEnd::Completed(s)) => eprintln!("[{done}/{}] {}: {}", todo.len(), p.spec.name(), workers::outcome(&s)),
                     Ok(RunEnd::Stopped { .. }) => return stopped(),
-                    Err(e) if busy(&e) => eprintln!("[{done}/{}] {}: skipped, {e:#}", todo.len(), p.spec.name),
+                    Err(e) if busy(&e) => eprintln!("[{done}/{}] {}: skipped, {e:#}", todo.len(), p.spec.name()),
                     Err(e) => return Err(e),
                 }
             }
@@ -165,7 +165,7 @@ fn train_task(task: &[&Point]) -> anyhow::Result<ExitCode> {
         .copied()
         .filter(|p| match Summary::read(&p.dir) {
             Ok(s) => {
-                eprintln!("{}: done before ({}), reused", p.spec.name, s.status.outcome());
+                eprintln!("{}: done before ({}), reused", p.spec.name(), s.status.outcome());
                 false
             }
             Err(_) => true,
@@ -177,9 +177,9 @@ fn train_task(task: &[&Point]) -> anyhow::Result<ExitCode> {
     let ends = train_together(&todo, StopFlag::on_signals()?)?;
     let mut status = ExitCode::SUCCESS;
     for (p, end) in todo.iter().zip(ends) {
-        let end = end.with_context(|| format!("training {}", p.spec.name))?;
+        let end = end.with_context(|| format!("training {}", p.spec.name()))?;
         if let RunEnd::Completed(s) = &end {
-            eprintln!("{}: {}", p.spec.name, workers::outcome(s));
+            eprintln!("{}: {}", p.spec.name(), workers::outcome(s));
         }
         if matches!(end, RunEnd::Stopped { .. }) || todo.len() == 1 {
             status = exit_code(&end);
@@ -223,28 +223,28 @@ fn preflight(points: &[Point], study_dir: &Path, device: Option<&burn::tensor::D
     let mut cells: Vec<(&Point, Vec<usize>)> = Vec::new();
     for p in points {
         let spec = &p.spec;
-        let shape = match shapes.iter().find(|s| s.0 == spec.data.name.to_string()) {
+        let shape = match shapes.iter().find(|s| s.0 == spec.data().name().to_string()) {
             Some(s) => s.clone(),
             None => {
-                let data = spec.data.load(spec.seed).with_context(|| format!("loading the data of {}", spec.name))?;
-                shapes.push((spec.data.name.to_string(), data.train.features(), data.train.classes));
+                let data = spec.data().load(spec.seed()).with_context(|| format!("loading the data of {}", spec.name()))?;
+                shapes.push((spec.data().name().to_string(), data.train.features(), data.train.classes));
                 shapes.last().expect("just pushed").clone()
             }
         };
-        let widths: Vec<usize> = [shape.1].into_iter().chain(spec.model.hidden.iter().copied()).chain([shape.2]).collect();
+        let widths: Vec<usize> = [shape.1].into_iter().chain(spec.model().hidden().iter().copied()).chain([shape.2]).collect();
         cells.push((p, widths));
     }
     let params = |widths: &[usize]| -> u64 { widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum() };
     // A model too large for memory fails here once, not in every worker: the grid's largest.
     if let Some(device) = device
-        && let Some((p, widths)) = cells.iter().max_by_key(|(p, w)| params(w) * p.spec.train.batch_size.max(p.spec.train.eval_batch) as u64)
+        && let Some((p, widths)) = cells.iter().max_by_key(|(p, w)| params(w) * p.spec.train().batch_size().max(p.spec.train().eval_batch()) as u64)
     {
         let members = population.min(points.len());
-        tailgrad_train::run::check_memory(widths, p.spec.train.batch_size.max(p.spec.train.eval_batch), members, device)?;
+        tailgrad_train::run::check_memory(widths, p.spec.train().batch_size().max(p.spec.train().eval_batch()), members, device)?;
     }
     let per_run = |p: &Point, widths: &[usize]| {
-        let copies = 1 + (p.spec.train.momentum > 0.0) as u64;
-        4 * params(widths) * (copies * p.spec.train.keep_checkpoints as u64 + 1) + (1 << 20)
+        let copies = 1 + (p.spec.train().momentum() > 0.0) as u64;
+        4 * params(widths) * (copies * p.spec.train().keep_checkpoints() as u64 + 1) + (1 << 20)
     };
     let need: u64 = cells.iter().filter(|(p, _)| !p.dir.join("summary.json").exists()).map(|(p, w)| per_run(p, w)).sum();
     let per_run = cells.iter().map(|(p, w)| per_run(p, w)).max().unwrap_or(0);
@@ -344,17 +344,17 @@ pub fn report(study_dir: &Path) -> anyhow::Result<()> {
     let title = format!(
         "{}: {} MLP {:?}, lr {}, batch {} ({} seeds; thin: each seed, bold: median)",
         study.study.name,
-        first.data.name,
-        first.model.hidden,
-        first.train.lr,
-        first.train.batch_size,
+        first.data().name(),
+        first.model().hidden(),
+        first.train().lr(),
+        first.train().batch_size(),
         study.study.seeds.len()
     );
     learning_curves(&groups, &title, &out, "learning_curves")?;
     let mut written: Vec<String> = vec!["learning_curves.png|svg".into(), "table.md|csv".into()];
     let rows = summary_table(&groups, &study.study.thresholds);
     if study.has_phase_diagram() {
-        phase_diagram(&study, &rows, &groups, first.train.epochs, &out)?;
+        phase_diagram(&study, &rows, &groups, first.train().epochs(), &out)?;
         written.push("phase_diagram.png|svg".into());
     }
     println!("{}", write_tables(&rows, &out)?);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tailgrad_backend::select;
 use tailgrad_rundir::{RunDirError, Status};
-use tailgrad_train::{EXIT_STOPPED, Member, RunEnd, RunSpec, StopFlag, TrainOptions};
+use tailgrad_train::{EXIT_STOPPED, Member, RawRunSpec, RunEnd, RunSpec, StopFlag, TrainOptions};
 
 /// Exit status of a run stopped by the divergence guard.
 pub const EXIT_DIVERGED: u8 = 3;
@@ -28,15 +28,16 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (Some(config), None) => {
             let mut spec = RunSpec::from_file(config, &overrides)?;
             if let Some(name) = &args.name {
-                spec.name = name.clone();
-                spec.validate()?;
+                let mut raw = RawRunSpec::from(spec);
+                raw.name = name.clone();
+                spec = RunSpec::try_from(raw)?;
             }
-            let dir = args.common.runs_dir.join(&spec.name);
+            let dir = args.common.runs_dir.join(spec.name());
             (spec, dir, false)
         }
         (None, None) => bail!("give a config file (e.g. experiments/mnist_single_run.toml) or --resume RUN_DIR"),
     };
-    data_cmd::ensure(&spec.data, args.common.no_download)?;
+    data_cmd::ensure(spec.data(), args.common.no_download)?;
     let stop = stop_flag()?;
     let end = match run(&spec, &run_dir, resume, stop) {
         Ok(end) => end,
@@ -46,7 +47,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e),
     };
-    if !spec.probes.is_empty() {
+    if !spec.probes().is_empty() {
         for fig in tailgrad_probe::figure::draw(&run_dir)? {
             eprintln!("figure: {}", fig.display());
         }
@@ -68,7 +69,7 @@ fn stop_flag() -> anyhow::Result<StopFlag> {
 /// 4 when they stopped on request, 1 when a run failed (each failure is printed).
 fn resume_population(dirs: &[PathBuf], overrides: &[String], no_download: bool) -> anyhow::Result<ExitCode> {
     let specs = dirs.iter().map(|d| resumed_spec(d, overrides)).collect::<anyhow::Result<Vec<_>>>()?;
-    data_cmd::ensure(&specs[0].data, no_download)?;
+    data_cmd::ensure(specs[0].data(), no_download)?;
     let members: Vec<Member> = specs.into_iter().zip(dirs).map(|(spec, dir)| Member { spec, run_dir: dir.clone(), resume: true }).collect();
     let ends = run_population(&members, stop_flag()?)?;
     let mut status = ExitCode::SUCCESS;
@@ -77,7 +78,7 @@ fn resume_population(dirs: &[PathBuf], overrides: &[String], no_download: bool) 
             Ok(RunEnd::Stopped { .. }) => status = ExitCode::from(EXIT_STOPPED),
             Ok(RunEnd::Completed(_)) => {}
             Err(e) => {
-                eprintln!("{}: error: {e:#}", m.spec.name);
+                eprintln!("{}: error: {e:#}", m.spec.name());
                 status = ExitCode::FAILURE;
             }
         }
@@ -87,8 +88,8 @@ fn resume_population(dirs: &[PathBuf], overrides: &[String], no_download: bool) 
 
 /// Train (or resume) `members` as one population on the backend the first names.
 pub fn run_population(members: &[Member], stop: StopFlag) -> anyhow::Result<Vec<anyhow::Result<RunEnd>>> {
-    let selected = select_announced(members[0].spec.backend)?;
-    let names: Vec<&str> = members.iter().map(|m| m.spec.name.as_str()).collect();
+    let selected = select_announced(members[0].spec.backend())?;
+    let names: Vec<&str> = members.iter().map(|m| m.spec.name()).collect();
     eprintln!("population of {}: {} ({})", members.len(), selected.description, names.join(", "));
     tailgrad_train::train_population(members, &selected.device, &selected.description, stop)
 }
@@ -141,9 +142,9 @@ fn resumed_spec(dir: &Path, overrides: &[String]) -> anyhow::Result<RunSpec> {
 
 /// Train (or resume) `spec` in `run_dir` on the backend it names, printing the backend line first.
 pub fn run(spec: &RunSpec, run_dir: &Path, resume: bool, stop: StopFlag) -> anyhow::Result<RunEnd> {
-    let selected = select_announced(spec.backend)?;
-    eprintln!("{}: {} -> {}", spec.name, selected.description, run_dir.display());
-    let probes = tailgrad_probe::build(&spec.probes)?;
+    let selected = select_announced(spec.backend())?;
+    eprintln!("{}: {} -> {}", spec.name(), selected.description, run_dir.display());
+    let probes = tailgrad_probe::build(spec.probes())?;
     let options = TrainOptions { device: &selected.device, description: selected.description.clone(), resume, probes, stop };
     tailgrad_train::train(spec, run_dir, options)
 }

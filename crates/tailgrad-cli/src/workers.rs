@@ -100,7 +100,7 @@ pub fn run_all(tasks: &[Vec<&Point>], jobs: usize, stop: &StopFlag) -> anyhow::R
     let report = |p: &Point, line: &str, done: usize| {
         let per_run = started.elapsed().as_secs_f64() / done.max(1) as f64;
         let left = total.saturating_sub(done);
-        eprintln!("[{}/{}] {}: {line}; about {:.1} min left", done, total, p.spec.name, per_run * left as f64 / 60.0);
+        eprintln!("[{}/{}] {}: {line}; about {:.1} min left", done, total, p.spec.name(), per_run * left as f64 / 60.0);
     };
     loop {
         if stop.requested() {
@@ -114,7 +114,7 @@ pub fn run_all(tasks: &[Vec<&Point>], jobs: usize, stop: &StopFlag) -> anyhow::R
                     done += 1;
                     report(p, &format!("{} (by another process)", outcome(&summary)), done);
                 } else if let Some(owner) = RunLock::holder(&p.dir)? {
-                    eprintln!("{}: being trained by process {} on {}; waiting for it", p.spec.name, owner.pid, owner.host);
+                    eprintln!("{}: being trained by process {} on {}; waiting for it", p.spec.name(), owner.pid, owner.host);
                     elsewhere.push(p);
                 } else {
                     mine.push(p);
@@ -185,7 +185,7 @@ fn stop_workers(running: Vec<(Vec<&Point>, Child)>) -> anyhow::Result<Ended> {
     for (task, mut child) in running {
         let status = child.wait()?;
         if status.code() != Some(tailgrad_train::EXIT_STOPPED as i32) && !task.iter().all(|p| Summary::read(&p.dir).is_ok()) {
-            eprintln!("{}: its worker ended with {status}; see {}", task[0].spec.name, log_of(&task).display());
+            eprintln!("{}: its worker ended with {status}; see {}", task[0].spec.name(), log_of(&task).display());
         }
     }
     Ok(Ended::Stopped)

@@ -9,13 +9,13 @@ use tailgrad_data::{DataSpec, Dataset, DeviceSplit};
 
 fn main() {
     let device = Device::flex();
-    let spec = DataSpec { dir: Some(tailgrad_testkit::data_dir()), ..DataSpec::new(Dataset::Mnist) };
+    let spec = DataSpec::new(Dataset::Mnist).with_dir(Some(tailgrad_testkit::data_dir()));
     let mut times = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();
         let split = spec.load(0).expect("MNIST in the data directory (datasets/fetch-offline)");
-        let train = DeviceSplit::upload(&split.train, split.dataset, spec.normalize, &device);
-        let test = DeviceSplit::upload(&split.test, split.dataset, spec.normalize, &device);
+        let train = DeviceSplit::upload(&split.train, split.dataset, spec.normalize(), &device);
+        let test = DeviceSplit::upload(&split.test, split.dataset, spec.normalize(), &device);
         assert_eq!((train.len, test.len), (60_000, 10_000));
         times.push(start.elapsed().as_secs_f64());
     }

@@ -4,6 +4,7 @@
 //! * [`catalog`]: what each dataset is made of (files, SHA-256, official URLs, normalization).
 //! * [`fetch`]: the data directory, verification, and the downloader (temp file + rename).
 //! * [`host`]: a labelled image set in host memory, read from the official files.
+//! * [`spec`]: the `[data]` section of a run config ([`RawDataSpec`] as written, [`DataSpec`] checked).
 //! * [`split`]: the train/validation/test split a run uses, with subsets and label noise.
 //! * [`device`]: the whole set as tensors on a burn device, batched by index.
 
@@ -12,12 +13,14 @@ pub mod device;
 pub mod fetch;
 pub mod formats;
 pub mod host;
+pub mod spec;
 pub mod split;
 
 pub use catalog::{Dataset, Normalization};
 pub use device::{DeviceSplit, EpochOrder, RowBlocks};
 pub use fetch::{data_dir, verify};
-pub use split::{DataSpec, LabelNoise, Split, balanced_sample};
+pub use spec::{DataSpec, RawDataSpec};
+pub use split::{LabelNoise, Split, balanced_sample};
 
 /// Why data could not be read, verified or fetched. Every variant names the file.
 #[derive(Debug, thiserror::Error)]

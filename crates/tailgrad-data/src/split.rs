@@ -1,51 +1,12 @@
 //! The splits a run trains and evaluates on, from its `[data]` config: balanced subsets, a
 //! fixed validation split, splitting a lone test file, label noise, and class-balanced samples.
 
-use crate::catalog::{Dataset, Normalization};
+use crate::catalog::Dataset;
+use crate::spec::DataSpec;
 use crate::host::{Images, Part, load_part};
 use crate::DataError;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
-use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
-
-/// The data section of a run config.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DataSpec {
-    /// `mnist`, `fashion-mnist` or `cifar10`.
-    pub name: Dataset,
-    /// Data directory (default: `$TAILGRAD_DATA`, else `./datasets`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dir: Option<PathBuf>,
-    #[serde(default)]
-    pub normalize: Normalization,
-    /// Keep only the first N training images of each class (0 = all).
-    #[serde(default)]
-    pub train_per_class: usize,
-    /// Hold out this many training images (seeded, class-stratified by shuffling) for validation.
-    #[serde(default)]
-    pub validation: usize,
-    /// Fraction rho of training labels replaced by a uniformly random different class.
-    #[serde(default)]
-    pub label_noise: f64,
-    /// For data whose only file is the test set (the CIFAR-10 test batch on this project's
-    /// machines): train on this fraction of each class of the test file (first images in file
-    /// order) and test on the rest. Absent = use the official train/test files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub split_test_file: Option<f64>,
-    /// Train, validate and test on these classes only (empty = all). The test images of the
-    /// other classes become the split's `novel` set: concepts the network never saw, which the
-    /// `few-shot` instrument learns from a few examples (Sorscher et al.'s protocol; labels keep
-    /// their dataset values, and the network keeps an output per dataset class).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub classes: Vec<u8>,
-    /// Train on superclasses: the classes of group g all get label g (He & Su's shared-label
-    /// protocol, e.g. `[[5, 8], [9, 3]]`); classes in no group are left out as with `classes`, and
-    /// the training images' dataset classes are kept in [`Split::fine_labels`].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub merge: Vec<Vec<u8>>,
-}
 
 /// Flipped labels: `flipped[i]` is true when training label `i` was replaced.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -73,108 +34,17 @@ pub struct Split {
 }
 
 impl DataSpec {
-    pub fn new(name: Dataset) -> Self {
-        Self {
-            name,
-            dir: None,
-            normalize: Normalization::Standard,
-            train_per_class: 0,
-            validation: 0,
-            label_noise: 0.0,
-            split_test_file: None,
-            classes: Vec::new(),
-            merge: Vec::new(),
-        }
-    }
-
-    /// The settings' ranges and combinations, without reading any file (`load` checks them too;
-    /// a run config's validation calls this so a bad `[data]` fails before anything starts).
-    pub fn check(&self) -> Result<(), DataError> {
-        if !(0.0..1.0).contains(&self.label_noise) {
-            return Err(DataError::Config(format!("`data.label_noise` = {} must be in [0, 1)", self.label_noise)));
-        }
-        if let Some(f) = self.split_test_file
-            && !(f > 0.0 && f < 1.0)
-        {
-            return Err(DataError::Config(format!("`data.split_test_file` = {f} must be in (0, 1)")));
-        }
-        let n = self.name.classes();
-        if !self.merge.is_empty() {
-            let members = self.kept_classes();
-            let mut distinct = members.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            if !self.classes.is_empty() || self.label_noise > 0.0 {
-                return Err(DataError::Config("`data.merge` cannot be combined with `data.classes` or `data.label_noise`".into()));
-            }
-            if self.merge.len() < 2 || self.merge.iter().any(|g| g.is_empty()) || distinct.len() != members.len() || members.iter().any(|&c| c as usize >= n) {
-                return Err(DataError::Config(format!(
-                    "`data.merge` = {:?} must be at least 2 non-empty groups of distinct classes of {} (0..{})",
-                    self.merge,
-                    self.name,
-                    n - 1
-                )));
-            }
-            return Ok(());
-        }
-        if !self.classes.is_empty() && self.label_noise > 0.0 {
-            return Err(DataError::Config("`data.classes` and `data.label_noise` cannot be combined (noise would draw labels of the left-out classes)".into()));
-        }
-        if let Some(c) = self.classes.iter().find(|&&c| c as usize >= n) {
-            return Err(DataError::Config(format!("`data.classes` has class {c}, but {} has classes 0..{}", self.name, n - 1)));
-        }
-        let mut sorted = self.classes.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        if sorted.len() != self.classes.len() || self.classes.len() == 1 || self.classes.len() == n {
-            return Err(DataError::Config(format!(
-                "`data.classes` = {:?} must list 2 to {} distinct classes of {} (leave it out to use all)",
-                self.classes,
-                n - 1,
-                self.name
-            )));
-        }
-        Ok(())
-    }
-
-    /// The classes trained on: those of `merge`'s groups, else `classes` (empty: all).
-    fn kept_classes(&self) -> Vec<u8> {
-        if self.merge.is_empty() { self.classes.clone() } else { self.merge.iter().flatten().copied().collect() }
-    }
-
-    /// The data directory this spec reads.
-    pub fn resolved_dir(&self) -> PathBuf {
-        crate::fetch::data_dir(self.dir.as_deref())
-    }
-
-    /// The dataset files this spec reads (only the test file under `split_test_file`).
-    pub fn needed_files(&self) -> Vec<&'static str> {
-        let files = self.name.files();
-        let (train, test) = match self.name {
-            Dataset::Cifar10 => (&files[..5], &files[5..]),
-            _ => (&files[..2], &files[2..]),
-        };
-        let parts: Vec<&[crate::catalog::FileEntry]> = if self.split_test_file.is_some() { vec![test] } else { vec![train, test] };
-        parts.into_iter().flatten().map(|f| f.name).collect()
-    }
-
-    /// Make sure the files this spec reads are present and intact, downloading them if allowed.
-    pub fn ensure(&self, download: &crate::fetch::Download) -> Result<(), DataError> {
-        crate::fetch::ensure(&self.resolved_dir(), self.name, &self.needed_files(), download, true)
-    }
-
     /// Load and prepare the splits; `seed` drives the validation split and the label noise.
     pub fn load(&self, seed: u64) -> Result<Split, DataError> {
-        self.check()?;
         let dir = self.resolved_dir();
-        let (mut train, mut train_index, test) = match self.split_test_file {
+        let (mut train, mut train_index, test) = match self.split_test_file() {
             None => {
-                let train = load_part(&dir, self.name, Part::Train)?;
+                let train = load_part(&dir, self.name(), Part::Train)?;
                 let index = (0..train.len()).collect();
-                (train, index, load_part(&dir, self.name, Part::Test)?)
+                (train, index, load_part(&dir, self.name(), Part::Test)?)
             }
             Some(fraction) => {
-                let all = load_part(&dir, self.name, Part::Test)?;
+                let all = load_part(&dir, self.name(), Part::Test)?;
                 let counts = all.class_counts();
                 let mut seen = vec![0usize; all.classes];
                 let (mut tr, mut te) = (vec![], vec![]);
@@ -196,23 +66,23 @@ impl DataSpec {
             train_index = keep.iter().map(|&i| train_index[i]).collect();
             (test.select(&of(&test, true)), Some(test.select(&of(&test, false))))
         };
-        if self.train_per_class > 0 {
-            let keep = train.first_per_class(self.train_per_class);
+        if self.train_per_class() > 0 {
+            let keep = train.first_per_class(self.train_per_class());
             train = train.select(&keep);
             train_index = keep.iter().map(|&i| train_index[i]).collect();
         }
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_da7a);
-        let mut validation = if self.validation > 0 {
-            if self.validation >= train.len() {
+        let mut validation = if self.validation() > 0 {
+            if self.validation() >= train.len() {
                 return Err(DataError::Config(format!(
                     "`data.validation` = {} leaves no training data ({} images)",
-                    self.validation,
+                    self.validation(),
                     train.len()
                 )));
             }
             let mut order: Vec<usize> = (0..train.len()).collect();
             order.shuffle(&mut rng);
-            let (keep, held) = order.split_at(train.len() - self.validation);
+            let (keep, held) = order.split_at(train.len() - self.validation());
             let (mut keep, mut held) = (keep.to_vec(), held.to_vec());
             keep.sort_unstable();
             held.sort_unstable();
@@ -223,16 +93,16 @@ impl DataSpec {
         } else {
             None
         };
-        let noise = inject_label_noise(&mut train, self.label_noise, &mut rng);
-        let fine_labels = (!self.merge.is_empty()).then(|| {
+        let noise = inject_label_noise(&mut train, self.label_noise(), &mut rng);
+        let fine_labels = (!self.merge().is_empty()).then(|| {
             let fine = train.labels.clone();
-            let group = |c: u8| self.merge.iter().position(|g| g.contains(&c)).expect("only merged classes are kept") as u8;
+            let group = |c: u8| self.merge().iter().position(|g| g.contains(&c)).expect("only merged classes are kept") as u8;
             for images in std::iter::once(&mut train).chain(validation.as_mut()).chain(std::iter::once(&mut test)) {
                 images.labels.iter_mut().for_each(|l| *l = group(*l));
             }
             fine
         });
-        Ok(Split { dataset: self.name, train, train_index, validation, test, novel, noise, fine_labels })
+        Ok(Split { dataset: self.name(), train, train_index, validation, test, novel, noise, fine_labels })
     }
 }
 
@@ -347,10 +217,9 @@ mod tests {
 
     #[test]
     fn bad_data_config_is_named() {
-        let mut spec = DataSpec::new(Dataset::Mnist);
-        spec.label_noise = 1.5;
-        assert_eq!(spec.load(0).unwrap_err().to_string(), "data config: `data.label_noise` = 1.5 must be in [0, 1)");
-        let spec = DataSpec { dir: Some("/nonexistent".into()), ..DataSpec::new(Dataset::Mnist) };
+        let bad = crate::RawDataSpec { label_noise: 1.5, ..crate::RawDataSpec::new(Dataset::Mnist) };
+        assert_eq!(DataSpec::try_from(bad).unwrap_err().to_string(), "data config: `data.label_noise` = 1.5 must be in [0, 1)");
+        let spec = DataSpec::new(Dataset::Mnist).with_dir(Some("/nonexistent".into()));
         let e = spec.load(0).unwrap_err().to_string();
         assert!(e.starts_with("dataset `mnist` is not in /nonexistent: missing train-images-idx3-ubyte, train-labels-idx1-ubyte."), "{e}");
         assert!(e.contains("tailgrad data fetch mnist"), "{e}");

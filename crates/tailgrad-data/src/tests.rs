@@ -11,6 +11,11 @@ use sha2::Digest;
 use std::io::Write;
 use tailgrad_testkit::{data_dir as full_data_dir, repo_root as repo, serve};
 
+/// A spec the tests expect to pass its checks.
+fn checked(raw: RawDataSpec) -> DataSpec {
+    DataSpec::try_from(raw).expect("a valid [data] section")
+}
+
 fn full(dataset: Dataset, part: Part) -> Images {
     load_part(&full_data_dir(), dataset, part)
         .unwrap_or_else(|e| panic!("{e}\n(provision the real files with `datasets/fetch-offline`)"))
@@ -67,9 +72,7 @@ fn cifar10_test_batch_facts() {
         assert!((ms[c].0 - want).abs() < 1e-3, "channel {c}: {}", ms[c].0);
     }
     // The lone-test-file split: 80% of each class trains, the rest tests, deterministically.
-    let spec = DataSpec { split_test_file: Some(0.8), ..DataSpec::new(Dataset::Cifar10) };
-    let spec = DataSpec { dir: Some(full_data_dir()), ..spec };
-    let split = spec.load(0).unwrap();
+    let split = checked(RawDataSpec { split_test_file: Some(0.8), dir: Some(full_data_dir()), ..RawDataSpec::new(Dataset::Cifar10) }).load(0).unwrap();
     assert_eq!((split.train.class_counts(), split.test.class_counts()), (vec![800; 10], vec![200; 10]));
     assert_eq!(split.train.pixels[..3072], test.pixels[..3072]);
 }
@@ -301,8 +304,7 @@ fn archives_are_checked_by_md5_and_unpacked() {
 #[test]
 fn merged_classes_train_under_one_label_and_keep_their_digits() {
     // He & Su's superclasses: 5 and 8 -> label 0, 9 and 3 -> label 1.
-    let spec = DataSpec { dir: Some(full_data_dir()), merge: vec![vec![5, 8], vec![9, 3]], ..DataSpec::new(Dataset::Mnist) };
-    let split = spec.load(0).unwrap();
+    let split = checked(RawDataSpec { dir: Some(full_data_dir()), merge: vec![vec![5, 8], vec![9, 3]], ..RawDataSpec::new(Dataset::Mnist) }).load(0).unwrap();
     // MNIST's training counts of 5, 8, 9, 3 (see mnist_facts) and test counts 892 + 974 + 1009 + 1010.
     assert_eq!(split.train.len(), 5421 + 5851 + 5949 + 6131);
     assert_eq!(split.test.len(), 892 + 974 + 1009 + 1010);
@@ -314,19 +316,18 @@ fn merged_classes_train_under_one_label_and_keep_their_digits() {
     }
     assert!(split.test.labels.iter().all(|&l| l <= 1));
     assert_eq!(split.novel.expect("the other digits are novel").len(), 10_000 - split.test.len());
-    assert!(DataSpec { dir: Some(full_data_dir()), ..DataSpec::new(Dataset::Mnist) }.load(0).unwrap().fine_labels.is_none());
+    assert!(DataSpec::new(Dataset::Mnist).with_dir(Some(full_data_dir())).load(0).unwrap().fine_labels.is_none());
     for merge in [vec![vec![5, 8]], vec![vec![5], vec![]], vec![vec![5, 8], vec![8, 3]], vec![vec![5], vec![10]]] {
-        let err = DataSpec { dir: Some(full_data_dir()), merge, ..DataSpec::new(Dataset::Mnist) }.load(0).unwrap_err().to_string();
+        let err = DataSpec::try_from(RawDataSpec { merge, ..RawDataSpec::new(Dataset::Mnist) }).unwrap_err().to_string();
         assert!(err.contains("`data.merge`"), "{err}");
     }
-    let err = DataSpec { dir: Some(full_data_dir()), merge: vec![vec![5], vec![8]], classes: vec![5, 8], ..DataSpec::new(Dataset::Mnist) }.load(0).unwrap_err().to_string();
+    let err = DataSpec::try_from(RawDataSpec { merge: vec![vec![5], vec![8]], classes: vec![5, 8], ..RawDataSpec::new(Dataset::Mnist) }).unwrap_err().to_string();
     assert!(err.contains("cannot be combined"), "{err}");
 }
 
 #[test]
 fn a_class_subset_trains_and_tests_on_its_classes_and_keeps_the_others_as_novel_concepts() {
-    let spec = DataSpec { dir: Some(full_data_dir()), classes: vec![0, 1, 2, 3, 4], ..DataSpec::new(Dataset::Mnist) };
-    let split = spec.load(0).unwrap();
+    let split = checked(RawDataSpec { dir: Some(full_data_dir()), classes: vec![0, 1, 2, 3, 4], ..RawDataSpec::new(Dataset::Mnist) }).load(0).unwrap();
     // MNIST's class counts (see mnist_facts): digits 0-4 in train and test, 5-9 as novel concepts.
     assert_eq!(split.train.len(), 5923 + 6742 + 5958 + 6131 + 5842);
     assert!(split.train.labels.iter().all(|&l| l <= 4) && split.test.labels.iter().all(|&l| l <= 4));
@@ -335,11 +336,10 @@ fn a_class_subset_trains_and_tests_on_its_classes_and_keeps_the_others_as_novel_
     assert_eq!(novel.class_counts(), [0, 0, 0, 0, 0, 892, 958, 1028, 974, 1009]);
     assert_eq!(split.train_index.len(), split.train.len());
     assert_eq!(split.train.classes, 10, "labels keep their dataset values");
-    assert!(DataSpec { dir: Some(full_data_dir()), ..DataSpec::new(Dataset::Mnist) }.load(0).unwrap().novel.is_none());
+    assert!(DataSpec::new(Dataset::Mnist).with_dir(Some(full_data_dir())).load(0).unwrap().novel.is_none());
     // Bad subsets are refused, naming the key.
     for (classes, noise) in [(vec![3], 0.0), (vec![1, 1, 2], 0.0), (vec![0, 10], 0.0), ((0..10).collect(), 0.0), (vec![0, 1], 0.1)] {
-        let bad = DataSpec { dir: Some(full_data_dir()), classes, label_noise: noise, ..DataSpec::new(Dataset::Mnist) };
-        let err = bad.load(0).unwrap_err().to_string();
+        let err = DataSpec::try_from(RawDataSpec { classes, label_noise: noise, ..RawDataSpec::new(Dataset::Mnist) }).unwrap_err().to_string();
         assert!(err.contains("`data.classes`"), "{err}");
     }
 }

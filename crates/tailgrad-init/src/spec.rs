@@ -50,7 +50,7 @@ pub enum Fan {
 /// [`InitSpec::sigma_w`] and [`InitSpec::fan`]. A struct literal does not compile outside this
 /// crate:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0451
 /// use tailgrad_init::{Fan, InitSpec, Law};
 /// let bad = InitSpec { law: Law::Stable { alpha: 5.0, beta: 0.0 }, sigma_w: -1.0, fan: Fan::In };
 /// ```

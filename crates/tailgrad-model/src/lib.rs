@@ -10,7 +10,7 @@ pub mod tensors_io;
 
 pub use mlp::{Mlp, Trace, replace_param};
 pub use population::StackedMlp;
-pub use spec::{Activation, MlpSpec, ModelError};
+pub use spec::{Activation, MlpSpec, ModelError, RawMlpSpec};
 
 #[cfg(test)]
 mod tests;

@@ -29,7 +29,6 @@ impl Mlp {
     /// generator seeded by `seed` (layers in order), biases zero. On an autodiff device the
     /// parameters require gradients.
     pub fn init(spec: &MlpSpec, seed: u64, device: &Device) -> Result<Self, ModelError> {
-        spec.check()?;
         spec.check_sizes()?;
         let mut rng = tailgrad_init::rng(seed);
         let widths = spec.widths();
@@ -42,11 +41,11 @@ impl Mlp {
                 let weight = Tensor::from_data(TensorData::new(values, [fan_in, fan_out]), device);
                 Linear {
                     weight: Param::from_tensor(weight),
-                    bias: spec.bias.then(|| Param::from_tensor(Tensor::zeros([fan_out], device))),
+                    bias: spec.bias().then(|| Param::from_tensor(Tensor::zeros([fan_out], device))),
                 }
             })
             .collect();
-        Ok(Self { layers, activation: spec.activation })
+        Ok(Self { layers, activation: spec.activation() })
     }
 
     /// Layer widths `[input, hidden.., classes]`.

@@ -60,7 +60,7 @@ fn weights_are_seeded_and_per_layer() {
     assert_eq!(a[0].shape, [6, 5]);
     // Host sampling and the device hand-off agree with the init crate directly.
     let mut rng = tailgrad_init::rng(7);
-    assert_eq!(a[0].values, small().init.sample(6, 5, &mut rng));
+    assert_eq!(a[0].values, small().init().sample(6, 5, &mut rng));
 }
 
 #[test]
@@ -78,16 +78,20 @@ fn depth_width_bias_and_layer_init() {
 }
 
 #[test]
-fn a_spec_built_as_a_struct_literal_is_checked_before_a_network_is_built() {
-    // The fields are public (the trainer fills in `input` and `classes` from the data), so a
-    // literal can break the rules a config is held to: building the network refuses it.
+fn a_spec_built_in_code_meets_the_rules_of_a_config() {
+    // The fields are private (a literal does not compile: the compile_fail example on MlpSpec);
+    // the raw form is checked as a config is, and a spec without sizes cannot build a network.
     let init = tailgrad_init::InitSpec::stable(2.0, 1.0).unwrap();
-    let literal = |hidden: Vec<usize>, layer_init| MlpSpec { input: 4, hidden, classes: 2, activation: Activation::Tanh, bias: false, init, layer_init };
-    let err = |s: MlpSpec| Mlp::init(&s, 0, &Device::flex()).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(err(literal(vec![3], Some(vec![init]))).contains("`layer_init` has 1 entries but the network has 2 layers"));
-    assert!(err(literal(vec![3, 0], None)).contains("every hidden width must be > 0"));
-    assert!(err(MlpSpec { input: 0, ..literal(vec![3], None) }).contains("`input` (0) and `classes` (2) must be > 0"));
-    assert!(Mlp::init(&literal(vec![3], Some(vec![init, init])), 0, &Device::flex()).is_ok());
+    let raw = |hidden: Vec<usize>, layer_init| RawMlpSpec { input: Some(4), hidden: Some(hidden), classes: Some(2), layer_init, ..RawMlpSpec::new(init) };
+    let err = |r: RawMlpSpec| MlpSpec::try_from(r).unwrap_err().to_string();
+    assert_eq!(err(raw(vec![3], Some(vec![init]))), "model: `layer_init` has 1 entries but the network has 2 layers");
+    assert_eq!(err(raw(vec![3, 0], None)), "model: every hidden width must be > 0");
+    let unsized_spec = MlpSpec::try_from(RawMlpSpec { input: None, ..raw(vec![3], None) }).unwrap();
+    let e = Mlp::init(&unsized_spec, 0, &Device::flex()).err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(e, "model: `input` (0) and `classes` (2) must be > 0");
+    let ok = MlpSpec::try_from(raw(vec![3], Some(vec![init, init]))).unwrap();
+    assert!(Mlp::init(&ok, 0, &Device::flex()).is_ok());
+    assert!(Mlp::init(&unsized_spec.with_sizes(4, 2), 0, &Device::flex()).is_ok());
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         every_epochs = 1
     "#;
     let spec = RunSpec::from_toml(config, &[], "example")?;
-    let mut probes = tailgrad_probe::build(&spec.probes)?;
+    let mut probes = tailgrad_probe::build(spec.probes())?;
     // Ours: every epoch's end (and after the last step, `at_end` being on by default).
     let schedule: ProbeSpec = toml::from_str("name = \"spectral-norm\"\nevery_epochs = 1")?;
     probes.push(Box::new(SpectralNorm { spec: schedule, iterations: 30 }));

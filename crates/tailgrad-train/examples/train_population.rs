@@ -31,15 +31,15 @@ fn main() -> anyhow::Result<()> {
         // Runs may differ in seed and init law; anything else (lr, widths, data) must be shared.
         let overrides = [format!("seed={seed}"), format!("name=\"a{alpha}\""), format!("model.init=stable:alpha={alpha},sigma=1")];
         let spec = RunSpec::from_toml(config, &overrides, "example")?;
-        let run_dir = std::path::Path::new("runs/population").join(&spec.name);
+        let run_dir = std::path::Path::new("runs/population").join(spec.name());
         members.push(Member { spec, run_dir, resume: false });
     }
     assert!(members.iter().all(|m| population_key(&m.spec) == population_key(&members[0].spec)));
     let device = Device::flex(); // the CPU; `tailgrad_backend::select` picks a GPU when there is one
     for (member, end) in members.iter().zip(train_population(&members, &device, "cpu: flex", StopFlag::never())?) {
         match end? {
-            RunEnd::Completed(s) => println!("{}: {:?}, test accuracy {:.2}%", member.spec.name, s.status, 100.0 * s.final_test_acc),
-            RunEnd::Stopped { step } => println!("{}: stopped at step {step}", member.spec.name),
+            RunEnd::Completed(s) => println!("{}: {:?}, test accuracy {:.2}%", member.spec.name(), s.status, 100.0 * s.final_test_acc),
+            RunEnd::Stopped { step } => println!("{}: stopped at step {step}", member.spec.name()),
         }
     }
     Ok(())

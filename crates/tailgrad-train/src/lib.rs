@@ -37,7 +37,7 @@ pub use population::{Member, population_key, train_population};
 pub use options::TrainOptions;
 pub use prepared::{Prepared, prepare};
 pub use run::{RunEnd, train};
-pub use spec::{CollapseSpec, Console, LogSpec, RunSpec, Schedule, SpecError, TrainSpec};
+pub use spec::{CollapseSpec, Console, LogSpec, RawRunSpec, RawTrainSpec, RunSpec, Schedule, SpecError, TrainSpec};
 pub use stop::{EXIT_STOPPED, StopFlag};
 pub use tailgrad_rundir::{Status, Summary, Timings};
 

@@ -21,21 +21,20 @@ pub struct Prepared {
 /// Load `spec`'s data once onto `device` and resolve `model.input` / `model.classes` (0 = from
 /// the data).
 pub fn prepare(spec: &RunSpec, device: &Device) -> anyhow::Result<Prepared> {
-    let split = spec.data.load(spec.seed)?;
-    let mut model_spec = spec.model.clone();
-    if model_spec.input == 0 {
-        model_spec.input = split.train.features();
+    let split = spec.data().load(spec.seed())?;
+    let (features, classes) = (split.train.features(), split.train.classes);
+    let given = spec.model();
+    let model_spec = given.clone().with_sizes(
+        if given.input() == 0 { features } else { given.input() },
+        if given.classes() == 0 { classes } else { given.classes() },
+    );
+    if model_spec.input() != features {
+        bail!("config: `model.input` = {} but {} images have {features} values", model_spec.input(), split.dataset);
     }
-    if model_spec.classes == 0 {
-        model_spec.classes = split.train.classes;
+    if model_spec.classes() < classes {
+        bail!("config: `model.classes` = {} but {} has {classes} classes", model_spec.classes(), split.dataset);
     }
-    if model_spec.input != split.train.features() {
-        bail!("config: `model.input` = {} but {} images have {} values", model_spec.input, split.dataset, split.train.features());
-    }
-    if model_spec.classes < split.train.classes {
-        bail!("config: `model.classes` = {} but {} has {} classes", model_spec.classes, split.dataset, split.train.classes);
-    }
-    let upload = |images| DeviceSplit::upload(images, split.dataset, spec.data.normalize, device);
+    let upload = |images| DeviceSplit::upload(images, split.dataset, spec.data().normalize(), device);
     let train_set = upload(&split.train);
     let val_set = split.validation.as_ref().map(upload);
     let test_set = upload(&split.test);

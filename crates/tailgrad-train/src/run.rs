@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tailgrad_model::{Mlp, MlpSpec};
+use tailgrad_model::Mlp;
 use tailgrad_rundir::{RunLock, Summary, Timings};
 
 /// How a training session ended.
@@ -30,11 +30,7 @@ pub enum RunEnd {
 ///
 /// Nothing in the directory changes until the data are loaded and the model is built: a run
 /// that cannot start (missing data, a model too large for memory) leaves the directory as it was.
-///
-/// `spec` is validated first ([`RunSpec::validate`]): a spec built or changed in code is held to
-/// the rules of a config file.
 pub fn train(spec: &RunSpec, run_dir: &Path, options: TrainOptions) -> anyhow::Result<RunEnd> {
-    spec.validate()?;
     let claim = match Claim::take(run_dir, options.resume)? {
         Claimed::Done(summary) => return Ok(RunEnd::Completed(summary)),
         Claimed::Ready(claim) => claim,
@@ -44,7 +40,7 @@ pub fn train(spec: &RunSpec, run_dir: &Path, options: TrainOptions) -> anyhow::R
     let ready = (|| -> anyhow::Result<_> {
         let data = timed(&mut time.data_load_s, || prepare(spec, options.device))?;
         let widths = data.model_spec.widths();
-        check_memory(&widths, spec.train.batch_size.max(spec.train.eval_batch), 1, options.device)?;
+        check_memory(&widths, spec.train().batch_size().max(spec.train().eval_batch()), 1, options.device)?;
         for probe in &options.probes {
             probe.check(&widths)?;
         }
@@ -127,8 +123,8 @@ impl Claim {
         }
         // The sizes come from the data; the init law is the run's own (a population's members
         // share the data but not the law).
-        let model_spec = MlpSpec { init: spec.model.init, layer_init: spec.model.layer_init.clone(), ..data.model_spec.clone() };
-        let mut model = Mlp::init(&model_spec, spec.seed, &device.clone().autodiff())?;
+        let model_spec = spec.model().clone().with_sizes(data.model_spec.input(), data.model_spec.classes());
+        let mut model = Mlp::init(&model_spec, spec.seed(), &device.clone().autodiff())?;
         let (velocity, position) = match checkpoint {
             Some((tensors, pos)) => {
                 model = model.load_host(&tensors).map_err(anyhow::Error::msg).context("the checkpoint does not fit the model")?;

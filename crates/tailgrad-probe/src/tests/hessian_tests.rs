@@ -24,18 +24,6 @@ fn hessian_spectrum_of_a_quadratic() {
     assert!((m2 - t2).abs() < 0.3 * t2, "second moment {m2} vs {t2}");
 }
 
-fn mnist(train_per_class: usize) -> (DeviceSplit, DeviceSplit) {
-    let mut spec = DataSpec::new(Dataset::Mnist);
-    spec.dir = Some(tailgrad_testkit::data_dir());
-    spec.train_per_class = train_per_class;
-    let split = spec.load(0).unwrap();
-    let device = Device::flex();
-    (
-        DeviceSplit::upload(&split.train, split.dataset, spec.normalize, &device),
-        DeviceSplit::upload(&split.test, split.dataset, spec.normalize, &device),
-    )
-}
-
 fn net(hidden: &[usize], seed: u64, sigma: f64) -> Mlp {
     let text = format!(
         "input = 784\nclasses = 10\nhidden = {hidden:?}\nactivation = \"relu\"\ninit = {{ law = \"gaussian\", sigma_w = {sigma} }}"

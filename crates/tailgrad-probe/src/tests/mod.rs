@@ -26,7 +26,7 @@ use crate::variance_flatness::{self, Trajectory};
 use burn::tensor::Device;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
-use tailgrad_data::{DataSpec, Dataset, DeviceSplit};
+use tailgrad_data::{DataSpec, Dataset, DeviceSplit, RawDataSpec};
 use tailgrad_model::{Mlp, MlpSpec};
 
 pub(crate) fn rng(seed: u64) -> rand::rngs::Xoshiro256PlusPlus {
@@ -89,14 +89,13 @@ impl Objective for Quadratic {
 }
 
 pub(crate) fn mnist(train_per_class: usize) -> (DeviceSplit, DeviceSplit) {
-    let mut spec = DataSpec::new(Dataset::Mnist);
-    spec.dir = Some(tailgrad_testkit::data_dir());
-    spec.train_per_class = train_per_class;
+    let raw = RawDataSpec { dir: Some(tailgrad_testkit::data_dir()), train_per_class, ..RawDataSpec::new(Dataset::Mnist) };
+    let spec = DataSpec::try_from(raw).unwrap();
     let split = spec.load(0).unwrap();
     let device = Device::flex();
     (
-        DeviceSplit::upload(&split.train, split.dataset, spec.normalize, &device),
-        DeviceSplit::upload(&split.test, split.dataset, spec.normalize, &device),
+        DeviceSplit::upload(&split.train, split.dataset, spec.normalize(), &device),
+        DeviceSplit::upload(&split.test, split.dataset, spec.normalize(), &device),
     )
 }
 

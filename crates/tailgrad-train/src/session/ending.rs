@@ -16,7 +16,7 @@ impl Session<'_> {
         }
         self.console.finish(&format!(
             "{}: stopped on request at step {}, checkpointed; continue with `tailgrad train --resume {}`",
-            self.spec.name,
+            self.spec.name(),
             self.pos.step,
             self.run_dir.display()
         ));
@@ -34,7 +34,7 @@ impl Session<'_> {
         };
         let wall_s = self.wall();
         let summary = Summary {
-            name: self.spec.name.clone(),
+            name: self.spec.name().to_string(),
             status,
             diverged_at_step: diverged.map(|d| d.step),
             diverged_loss: diverged.map(|d| d.loss),
@@ -67,15 +67,15 @@ impl Session<'_> {
 
 /// The hyperparameters the HParams dashboard shows for a run.
 pub(super) fn hparams(spec: &RunSpec, model: &tailgrad_model::MlpSpec) -> Vec<(String, HParam)> {
-    let init = &model.init;
+    let init = model.init();
     let mut v = vec![
         ("law".to_string(), HParam::Text(init.law().name().into())),
         ("sigma_w".into(), HParam::Number(init.sigma_w())),
-        ("lr".into(), HParam::Number(spec.train.lr)),
-        ("batch_size".into(), HParam::Number(spec.train.batch_size as f64)),
-        ("seed".into(), HParam::Number(spec.seed as f64)),
-        ("width".into(), HParam::Number(model.hidden.iter().copied().max().unwrap_or(0) as f64)),
-        ("depth".into(), HParam::Number(model.hidden.len() as f64)),
+        ("lr".into(), HParam::Number(spec.train().lr())),
+        ("batch_size".into(), HParam::Number(spec.train().batch_size() as f64)),
+        ("seed".into(), HParam::Number(spec.seed() as f64)),
+        ("width".into(), HParam::Number(model.hidden().iter().copied().max().unwrap_or(0) as f64)),
+        ("depth".into(), HParam::Number(model.hidden().len() as f64)),
     ];
     if let Some(alpha) = init.law().tail_index() {
         v.push(("alpha".into(), HParam::Number(alpha)));

@@ -107,7 +107,7 @@ pub(crate) struct Session<'a> {
 impl<'a> Session<'a> {
     /// Print only notes and the final line (a population member: the population shows progress).
     pub(crate) fn quiet(&mut self) {
-        self.console = ConsoleOut::new(crate::spec::Console::Quiet, &self.spec.name, self.planned_steps, self.pos.step);
+        self.console = ConsoleOut::new(crate::spec::Console::Quiet, self.spec.name(), self.planned_steps, self.pos.step);
     }
 
     fn wall(&self) -> f64 {
@@ -120,7 +120,7 @@ impl<'a> Session<'a> {
 
     /// The learning rate of the step taken from position `step`.
     fn lr_at(&self, step: u64) -> f64 {
-        self.spec.train.lr_at(step, self.steps_per_epoch, self.planned_steps)
+        self.spec.train().lr_at(step, self.steps_per_epoch, self.planned_steps)
     }
 
     /// Before the first step of a fresh run: the step-0 metrics row and diagnostics.
@@ -135,12 +135,12 @@ impl<'a> Session<'a> {
 
     /// Batches per epoch (the last may be smaller).
     fn batches(&self) -> u64 {
-        self.train_set().batches(self.spec.train.batch_size) as u64
+        self.train_set().batches(self.spec.train().batch_size()) as u64
     }
 
     /// The shuffled order of the current epoch (a function of the seed and the epoch).
     fn epoch_order(&mut self) -> EpochOrder {
-        let (n, seed, epoch) = (self.data.train_set.len, self.spec.seed, self.pos.epoch);
+        let (n, seed, epoch) = (self.data.train_set.len, self.spec.seed(), self.pos.epoch);
         let device = self.data.train_set.device();
         timed(&mut self.time.batching_s, || EpochOrder::new(n, seed, epoch, &device))
     }
@@ -183,13 +183,13 @@ impl<'a> Session<'a> {
     /// What is due after the step just taken, when it ends at a boundary.
     fn boundary(&self, last_of_epoch: bool, stopping: bool) -> Option<Due> {
         let due = self.due(last_of_epoch);
-        (due.row || due.probe || stopping || self.pending.losses.len() >= self.spec.log.check_every_steps).then_some(due)
+        (due.row || due.probe || stopping || self.pending.losses.len() >= self.spec.log().check_every_steps).then_some(due)
     }
 
     fn due(&self, last_of_epoch: bool) -> Due {
-        let t = &self.spec.train;
+        let t = self.spec.train();
         let step = self.pos.step;
-        let eval_due = (t.eval_every_steps > 0 && step % t.eval_every_steps as u64 == 0) || t.evaluates_after(self.pos.batch, self.batches());
+        let eval_due = (t.eval_every_steps() > 0 && step % t.eval_every_steps() as u64 == 0) || t.evaluates_after(self.pos.batch, self.batches());
         let epochs_done = self.pos.epoch + last_of_epoch as u64;
         let last = step == self.total_steps;
         Due {
@@ -236,11 +236,11 @@ impl<'a> Session<'a> {
         for (k, (&loss, &b)) in losses.iter().zip(&pending.batch_sizes).enumerate() {
             let (step, loss) = (first_step + k as u64, loss as f64);
             rows.push(StepRow { step, loss, accuracy: corrects[k] as f64 / b as f64 });
-            if !loss.is_finite() || loss > self.spec.train.max_loss {
+            if !loss.is_finite() || loss > self.spec.train().max_loss() {
                 diverged = Some(Diverged { step, loss });
                 break;
             }
-            self.pos.collapse.step_loss(&self.spec.train.collapse, step, loss);
+            self.pos.collapse.step_loss(self.spec.train().collapse(), step, loss);
             self.pos.window.loss_sum += loss * b as f64;
             self.pos.window.correct_sum += corrects[k] as f64;
             self.pos.window.seen += b as u64;
@@ -267,14 +267,14 @@ impl<'a> Session<'a> {
             train: &self.data.train_set,
             test: &self.data.test_set,
             novel: self.data.novel_set.as_ref(),
-            flipped: (self.spec.data.label_noise > 0.0).then_some(self.data.split.noise.flipped.as_slice()),
+            flipped: (self.spec.data().label_noise() > 0.0).then_some(self.data.split.noise.flipped.as_slice()),
             fine_labels: self.data.split.fine_labels.as_deref(),
             step: self.pos.step,
             epochs_done: self.pos.epoch,
             total_steps: self.total_steps,
             lr,
-            batch_size: self.spec.train.batch_size,
-            seed: self.spec.seed,
+            batch_size: self.spec.train().batch_size(),
+            seed: self.spec.seed(),
             run_dir: self.run_dir,
         }
     }

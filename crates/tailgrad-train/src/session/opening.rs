@@ -42,8 +42,8 @@ impl<'a> Session<'a> {
         options: TrainOptions,
     ) -> anyhow::Result<Self> {
         let Start { model_spec, model, velocity, position } = start;
-        let t = &spec.train;
-        let steps_per_epoch = data.train_set.batches(t.batch_size) as u64;
+        let t = spec.train();
+        let steps_per_epoch = data.train_set.batches(t.batch_size()) as u64;
         let planned_steps = t.planned_steps(steps_per_epoch);
         let resume_step = position.as_ref().map(|p| p.step);
         let mut last_row = None;
@@ -55,13 +55,13 @@ impl<'a> Session<'a> {
             }
             None => Log::create(&run_dir.join(metrics_file::FILE))?,
         };
-        let steps = if spec.log.step_losses { Some(open_log::<StepRow>(run_dir, steps_file::FILE, resume_step)?) } else { None };
-        let diagnostics = if spec.log.diagnostics_samples > 0 {
+        let steps = if spec.log().step_losses { Some(open_log::<StepRow>(run_dir, steps_file::FILE, resume_step)?) } else { None };
+        let diagnostics = if spec.log().diagnostics_samples > 0 {
             Some(open_log::<DiagnosticsRow>(run_dir, diag_file::FILE, resume_step)?)
         } else {
             None
         };
-        let events = if spec.log.tensorboard {
+        let events = if spec.log().tensorboard {
             // A resumed session tells TensorBoard to drop what earlier files logged after the
             // checkpoint (or everything, when there was no checkpoint).
             let restart = options.resume.then(|| resume_step.map_or(0, |s| s + 1));
@@ -80,16 +80,16 @@ impl<'a> Session<'a> {
             .map(|p| ProbeLog::open(run_dir, &p.spec().name, probe_resume))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let pos = position.unwrap_or_default();
-        let console = ConsoleOut::new(spec.log.console, &spec.name, planned_steps, pos.step);
-        let diagnostic_x = (spec.log.diagnostics_samples > 0).then(|| {
+        let console = ConsoleOut::new(spec.log().console, spec.name(), planned_steps, pos.step);
+        let diagnostic_x = (spec.log().diagnostics_samples > 0).then(|| {
             let labels = &data.split.train.labels;
-            let idx: Vec<i64> = tailgrad_data::balanced_sample(labels, data.split.train.classes, spec.log.diagnostics_samples, spec.seed)
+            let idx: Vec<i64> = tailgrad_data::balanced_sample(labels, data.split.train.classes, spec.log().diagnostics_samples, spec.seed())
                 .into_iter()
                 .map(|i| i as i64)
                 .collect();
             data.train_set.rows(&idx).0
         });
-        let chance = chance_threshold(&t.collapse, model_spec.classes);
+        let chance = chance_threshold(t.collapse(), model_spec.classes());
         let initial_diagnostics = diag_rows_at(run_dir, spec, 0);
         let final_diagnostics = resume_step.map(|s| diag_rows_at(run_dir, spec, s)).unwrap_or_default();
         Ok(Self {
@@ -134,7 +134,7 @@ fn open_log<R: tailgrad_rundir::csvlog::Row>(run_dir: &Path, name: &str, resume_
 
 /// The diagnostics rows of `step` in a run's `diagnostics.csv` (after a resume).
 fn diag_rows_at(run_dir: &Path, spec: &RunSpec, step: u64) -> Vec<LayerDiagnostics> {
-    if spec.log.diagnostics_samples == 0 {
+    if spec.log().diagnostics_samples == 0 {
         return Vec::new();
     }
     diag_file::read_rows(run_dir).map(|rows| rows.iter().filter(|r| r.step == step).map(|r| r.layer_diagnostics()).collect()).unwrap_or_default()

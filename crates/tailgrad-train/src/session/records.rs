@@ -14,7 +14,7 @@ use tailgrad_rundir::{DiagnosticsRow, MetricRow};
 
 impl Session<'_> {
     pub(super) fn histograms_due(&self) -> bool {
-        let every = self.spec.log.histogram_every_epochs as u64;
+        let every = self.spec.log().histogram_every_epochs as u64;
         self.logs.events.is_some() && every > 0 && (self.pos.epoch + 1) % every == 0
     }
 
@@ -40,7 +40,7 @@ impl Session<'_> {
     pub(super) fn log_row(&mut self) -> anyhow::Result<()> {
         let eval_start = Instant::now();
         let eval_model = self.model.valid();
-        let eval_batch = self.spec.train.eval_batch;
+        let eval_batch = self.spec.train().eval_batch();
         let (test_loss, test_acc) = evaluate(&eval_model, &self.data.test_set, eval_batch);
         let (val_loss, val_acc) = match &self.data.val_set {
             Some(v) => {
@@ -101,9 +101,9 @@ impl Session<'_> {
             let refs: Vec<(&str, f64)> = scalars.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             events.scalars(self.pos.step, &refs)?;
         }
-        let hidden_widths = &self.model_spec.hidden;
+        let hidden_widths = self.model_spec.hidden();
         if let Some(s) = tailgrad_rundir::diagnostics::overall_saturation(&layers, hidden_widths) {
-            self.pos.collapse.saturation(&self.spec.train.collapse, self.pos.epoch, s);
+            self.pos.collapse.saturation(self.spec.train().collapse(), self.pos.epoch, s);
         }
         if self.pos.step == 0 {
             self.initial_diagnostics = layers.clone();
@@ -119,10 +119,10 @@ impl Session<'_> {
         self.pos.epoch += 1;
         self.pos.batch = 0;
         self.diagnose()?;
-        let target = self.spec.train.stop_at_train_loss;
+        let target = self.spec.train().stop_at_train_loss();
         let fitted = self.last_row.as_ref().and_then(|r| r.train_loss).is_some_and(|l| l < target);
         if target > 0.0 && fitted && self.pos.step < self.total_steps {
-            self.console.note(&format!("{}: training loss below {target} after epoch {}; stopping", self.spec.name, self.pos.epoch));
+            self.console.note(&format!("{}: training loss below {target} after epoch {}; stopping", self.spec.name(), self.pos.epoch));
             self.total_steps = self.pos.step;
         }
         Ok(())
@@ -134,7 +134,7 @@ impl Session<'_> {
         tensors.extend(self.velocity.to_host());
         self.pos.wall_s = self.wall();
         self.since_checkpoint = Instant::now();
-        checkpoint::save(self.run_dir, &tensors, &self.pos, self.spec.train.keep_checkpoints)?;
+        checkpoint::save(self.run_dir, &tensors, &self.pos, self.spec.train().keep_checkpoints())?;
         if let Some(events) = self.logs.events.as_mut() {
             events.flush()?;
         }

@@ -24,7 +24,7 @@ pub(crate) fn train(mut sessions: Vec<Session<'_>>, stop: &StopFlag, population_
         s.begin()?;
     }
     sessions.iter_mut().for_each(|s| s.clock.restart());
-    let sgd = Sgd::new(sessions[0].spec.train.momentum, sessions[0].spec.train.weight_decay);
+    let sgd = Sgd::new(sessions[0].spec.train().momentum(), sessions[0].spec.train().weight_decay());
     let mut net = StackedMlp::stack(&sessions.iter().map(|s| &s.model).collect::<Vec<_>>());
     let mut velocity = Velocity::stack(&sessions.iter().map(|s| &s.velocity).collect::<Vec<_>>());
     let mut orders: HashMap<u64, EpochOrder> = HashMap::new();
@@ -42,15 +42,15 @@ pub(crate) fn train(mut sessions: Vec<Session<'_>>, stop: &StopFlag, population_
             continue;
         }
         let lead = &sessions[0];
-        let (batches, batch_size) = (lead.batches(), lead.spec.train.batch_size);
+        let (batches, batch_size) = (lead.batches(), lead.spec.train().batch_size());
         let (batch, lr) = (lead.pos.batch, lead.lr_at(lead.pos.step));
         let last_of_epoch = batch + 1 == batches;
         if batch == 0 || orders.is_empty() {
             orders.clear();
             for s in &mut sessions {
-                if !orders.contains_key(&s.spec.seed) {
+                if !orders.contains_key(&s.spec.seed()) {
                     let order = s.epoch_order();
-                    orders.insert(s.spec.seed, order);
+                    orders.insert(s.spec.seed(), order);
                 }
             }
         }
@@ -63,7 +63,7 @@ pub(crate) fn train(mut sessions: Vec<Session<'_>>, stop: &StopFlag, population_
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
         for s in &mut sessions {
             let started = Instant::now();
-            let (x, y) = s.data.train_set.batch(&orders[&s.spec.seed], batch as usize, batch_size);
+            let (x, y) = s.data.train_set.batch(&orders[&s.spec.seed()], batch as usize, batch_size);
             s.time.batching_s += started.elapsed().as_secs_f64();
             xs.push(x);
             ys.push(y);

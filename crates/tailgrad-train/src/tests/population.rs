@@ -25,7 +25,7 @@ fn members(extra: &[&str]) -> Vec<RunSpec> {
 }
 
 fn train_together(specs: &[RunSpec], root: &Path, resume: bool, stop: StopFlag) -> Vec<RunEnd> {
-    let members: Vec<Member> = specs.iter().map(|s| Member { spec: s.clone(), run_dir: root.join(&s.name), resume }).collect();
+    let members: Vec<Member> = specs.iter().map(|s| Member { spec: s.clone(), run_dir: root.join(s.name()), resume }).collect();
     train_population(&members, &Device::flex(), "cpu: flex", stop).unwrap().into_iter().map(|e| e.unwrap()).collect()
 }
 
@@ -47,7 +47,7 @@ fn assert_same_run(alone: &Path, member: &Path) {
 }
 
 fn dirs(root: &Path, specs: &[RunSpec]) -> Vec<PathBuf> {
-    specs.iter().map(|s| root.join(&s.name)).collect()
+    specs.iter().map(|s| root.join(s.name())).collect()
 }
 
 #[test]
@@ -80,9 +80,9 @@ fn a_diverging_member_ends_alone_and_the_others_train_on() {
     let RunEnd::Completed(diverged) = &ends[1] else { unreachable!() };
     assert_eq!(diverged.diverged_at_step, Some(1));
     for k in [0, 2] {
-        let dir = alone.path().join(&specs[k].name);
+        let dir = alone.path().join(specs[k].name());
         run(&specs[k], &dir, false);
-        assert_same_run(&dir, &together.path().join(&specs[k].name));
+        assert_same_run(&dir, &together.path().join(specs[k].name()));
     }
 }
 
@@ -100,9 +100,9 @@ fn a_stopped_population_resumes_to_the_uninterrupted_result() {
     // Members at three positions: m0 resumed alone to the end, m1 alone to step 28 (mid-epoch 1),
     // m2 still at step 1. The population reports m0 as done, then trains m2 from step 1 and m1
     // from step 28, each group as its own population.
-    crate::train(&specs[0], &parts.path().join(&specs[0].name), options(true)).unwrap();
+    crate::train(&specs[0], &parts.path().join(specs[0].name()), options(true)).unwrap();
     let options_28 = TrainOptions { resume: true, ..super::StopAt::options(27) };
-    assert!(matches!(crate::train(&specs[1], &parts.path().join(&specs[1].name), options_28).unwrap(), RunEnd::Stopped { step: 28 }));
+    assert!(matches!(crate::train(&specs[1], &parts.path().join(specs[1].name()), options_28).unwrap(), RunEnd::Stopped { step: 28 }));
     let ends = train_together(&specs, parts.path(), true, StopFlag::never());
     assert!(ends.iter().all(|e| matches!(e, RunEnd::Completed(s) if s.status == Status::Finished && s.steps == 40)), "{ends:?}");
     for (a, b) in dirs(whole.path(), &specs).iter().zip(dirs(parts.path(), &specs)) {
@@ -123,7 +123,7 @@ fn only_runs_that_differ_in_seed_and_init_law_share_a_population() {
     assert_ne!(population_key(&a), population_key(&b));
     let mixed = [specs[0].clone(), small_spec(&["train.lr=0.1", "name=\"other\""])];
     let tmp = tailgrad_testkit::TempDir::new();
-    let members: Vec<Member> = mixed.iter().map(|s| Member { spec: s.clone(), run_dir: tmp.path().join(&s.name), resume: false }).collect();
+    let members: Vec<Member> = mixed.iter().map(|s| Member { spec: s.clone(), run_dir: tmp.path().join(s.name()), resume: false }).collect();
     let e = train_population(&members, &Device::flex(), "cpu: flex", StopFlag::never()).unwrap_err().to_string();
     assert!(e.contains("m0 and other differ"), "{e}");
     assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "a refused population writes nothing");
@@ -136,21 +136,21 @@ fn a_population_on_wgpu_agrees_with_the_runs_alone_on_the_cpu() {
     let gpu = tailgrad_backend::select(tailgrad_backend::BackendChoice::Wgpu).expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
     let specs = members(&["train.max_steps=5", "train.eval_batch=2000", "log.tensorboard=false"]);
     let (alone, together) = (tailgrad_testkit::TempDir::new(), tailgrad_testkit::TempDir::new());
-    let members: Vec<Member> = specs.iter().map(|s| Member { spec: s.clone(), run_dir: together.path().join(&s.name), resume: false }).collect();
+    let members: Vec<Member> = specs.iter().map(|s| Member { spec: s.clone(), run_dir: together.path().join(s.name()), resume: false }).collect();
     let ends = train_population(&members, &gpu.device, &gpu.description, StopFlag::never()).unwrap();
     for ((spec, end), (a, b)) in specs.iter().zip(ends).zip(dirs(alone.path(), &specs).iter().zip(dirs(together.path(), &specs))) {
         // The same outcome (the alpha = 1 member collapses within 5 steps on both), the same curve.
         let on_cpu = run(spec, a, false);
-        assert!(matches!(end.unwrap(), RunEnd::Completed(s) if s.status == on_cpu.status && s.steps == 5), "{}", spec.name);
+        assert!(matches!(end.unwrap(), RunEnd::Completed(s) if s.status == on_cpu.status && s.steps == 5), "{}", spec.name());
         let (x, y) = (metrics::read_rows(a).unwrap(), metrics::read_rows(&b).unwrap());
         assert_eq!(x.len(), 2);
         assert_eq!(y.len(), 2);
         for (x, y) in x.iter().zip(&y) {
-            assert!((x.test_loss - y.test_loss).abs() < 1e-4, "{}: test loss cpu {} vs wgpu {}", spec.name, x.test_loss, y.test_loss);
-            assert!((x.test_acc - y.test_acc).abs() <= 2e-4, "{}: test acc cpu {} vs wgpu {}", spec.name, x.test_acc, y.test_acc);
+            assert!((x.test_loss - y.test_loss).abs() < 1e-4, "{}: test loss cpu {} vs wgpu {}", spec.name(), x.test_loss, y.test_loss);
+            assert!((x.test_acc - y.test_acc).abs() <= 2e-4, "{}: test acc cpu {} vs wgpu {}", spec.name(), x.test_acc, y.test_acc);
         }
         let (lx, ly) = (x[1].train_loss.unwrap(), y[1].train_loss.unwrap());
-        assert!((lx - ly).abs() < 1e-4, "{}: mean train loss over 5 steps: cpu {lx} vs wgpu {ly}", spec.name);
+        assert!((lx - ly).abs() < 1e-4, "{}: mean train loss over 5 steps: cpu {lx} vs wgpu {ly}", spec.name());
     }
 }
 
