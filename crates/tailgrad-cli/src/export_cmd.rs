@@ -28,8 +28,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let spec = RunSpec::from_file(&file, &overrides).with_context(|| format!("{} is not a run directory", args.run_dir.display()))?;
     data_cmd::ensure(spec.data(), false)?;
     let split = spec.data().load(spec.seed())?;
-    let classes = if spec.model().classes() == 0 { split.train.classes } else { spec.model().classes() };
-    let model_spec = spec.model().clone().with_sizes(split.train.features(), classes);
+    let model_spec = tailgrad_train::model_for(&spec, &split)?;
     // The trainer draws the initial weights on the host from (spec, seed): the same on every backend.
     let init = Mlp::init(&model_spec, spec.seed(), &burn::tensor::Device::flex())?.to_host();
     let n = split.train.len();

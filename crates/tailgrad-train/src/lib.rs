@@ -35,7 +35,7 @@ pub mod timing;
 pub use probe::{Probe, ProbeContext, ProbeOutput, ProbeSpec};
 pub use population::{Member, population_key, train_population};
 pub use options::TrainOptions;
-pub use prepared::{Prepared, prepare};
+pub use prepared::{Prepared, model_for, prepare};
 pub use run::{RunEnd, train};
 pub use spec::{CollapseSpec, Console, LogSpec, RawRunSpec, RawTrainSpec, RunSpec, Schedule, SpecError, TrainSpec};
 pub use stop::{EXIT_STOPPED, StopFlag};

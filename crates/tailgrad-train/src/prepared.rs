@@ -22,6 +22,18 @@ pub struct Prepared {
 /// the data).
 pub fn prepare(spec: &RunSpec, device: &Device) -> anyhow::Result<Prepared> {
     let split = spec.data().load(spec.seed())?;
+    let model_spec = model_for(spec, &split)?;
+    let upload = |images| DeviceSplit::upload(images, split.dataset, spec.data().normalize(), device);
+    let train_set = upload(&split.train);
+    let val_set = split.validation.as_ref().map(upload);
+    let test_set = upload(&split.test);
+    let novel_set = split.novel.as_ref().map(upload);
+    Ok(Prepared { split, model_spec, train_set, val_set, test_set, novel_set })
+}
+
+/// `spec`'s network for the data of `split`: `model.input` / `model.classes` of 0 are taken from
+/// the data; a given `input` must be the images' size and a given `classes` must cover the data's.
+pub fn model_for(spec: &RunSpec, split: &tailgrad_data::Split) -> anyhow::Result<MlpSpec> {
     let (features, classes) = (split.train.features(), split.train.classes);
     let given = spec.model();
     let model_spec = given.clone().with_sizes(
@@ -34,11 +46,5 @@ pub fn prepare(spec: &RunSpec, device: &Device) -> anyhow::Result<Prepared> {
     if model_spec.classes() < classes {
         bail!("config: `model.classes` = {} but {} has {classes} classes", model_spec.classes(), split.dataset);
     }
-    let upload = |images| DeviceSplit::upload(images, split.dataset, spec.data().normalize(), device);
-    let train_set = upload(&split.train);
-    let val_set = split.validation.as_ref().map(upload);
-    let test_set = upload(&split.test);
-    let novel_set = split.novel.as_ref().map(upload);
-    Ok(Prepared { split, model_spec, train_set, val_set, test_set, novel_set })
+    Ok(model_spec)
 }
-

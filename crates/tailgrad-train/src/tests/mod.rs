@@ -220,6 +220,20 @@ fn a_spec_changed_in_code_meets_the_rules_of_a_config() {
 }
 
 #[test]
+fn the_network_takes_its_sizes_from_the_data_and_refuses_sizes_that_do_not_fit() {
+    let spec = small_spec(&[]);
+    let split = spec.data().load(spec.seed()).unwrap();
+    assert_eq!(crate::model_for(&spec, &split).unwrap().widths(), [784, 32, 32, 10], "0 = from the data");
+    let sized = |extra: &str| {
+        let spec = small_spec(&[extra]);
+        crate::model_for(&spec, &split).map(|m| m.widths()).map_err(|e| e.to_string())
+    };
+    assert_eq!(sized("model.classes=12"), Ok(vec![784, 32, 32, 12]), "more outputs than classes are allowed");
+    assert_eq!(sized("model.input=700"), Err("config: `model.input` = 700 but mnist images have 784 values".into()));
+    assert_eq!(sized("model.classes=5"), Err("config: `model.classes` = 5 but mnist has 10 classes".into()));
+}
+
+#[test]
 fn sgd_step_matches_the_formula() {
     // One linear layer, loss = sum(x W) with x = [1, 2]: dL/dW = x^T 1 = [[1, 1], [2, 2]].
     let device = cpu().autodiff();
